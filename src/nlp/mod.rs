@@ -1,0 +1,1 @@
+//! nlp stage (placeholder until built).
