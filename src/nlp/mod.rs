@@ -1,1 +1,97 @@
-//! nlp stage (placeholder until built).
+//! The understanding stage: language, sentiment and buying signals per message.
+//!
+//! It sits between ingest and prediction. Each message's new text (quotes and
+//! signature already removed by ingest) is split into sentences, every
+//! sentence is embedded by the multilingual encoder, and the [`heads`] turn
+//! the embeddings into signals and sentiment. The result is one
+//! [`Analysis`] per message, which the store keeps and the predictor reads.
+
+pub mod heads;
+pub mod text;
+
+use std::collections::HashMap;
+
+use crate::domain::{Analysis, Message, Signal};
+use crate::error::Result;
+use heads::Heads;
+
+/// Anything that turns passages into fixed-width vectors: the real encoder,
+/// or a stand-in in tests.
+pub trait Embedder {
+    /// One L2-normalised vector per text, in order.
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+    fn dim(&self) -> usize;
+}
+
+/// Limits that keep one huge message (a pasted log, a newsletter) from
+/// dominating the run time. Signals sit in the first lines of a reply.
+#[derive(Debug, Clone)]
+pub struct AnalyseLimits {
+    pub max_sentences_per_message: usize,
+}
+
+impl Default for AnalyseLimits {
+    fn default() -> Self {
+        AnalyseLimits {
+            max_sentences_per_message: 40,
+        }
+    }
+}
+
+/// The sentences the encoder must see for `messages`, per message, in order.
+pub fn message_sentences(messages: &[Message], limits: &AnalyseLimits) -> Vec<Vec<String>> {
+    messages
+        .iter()
+        .map(|m| {
+            let mut s = text::sentences(&m.new_text);
+            s.truncate(limits.max_sentences_per_message);
+            s
+        })
+        .collect()
+}
+
+/// Analyses messages given the embedding of each of their sentences.
+///
+/// `embeddings` maps sentence text to its vector; it must hold every sentence
+/// [`message_sentences`] returned. Keeping the embedding step outside lets the
+/// caller cache vectors by sentence and embed in large batches across messages.
+pub fn analyse(
+    messages: &[Message],
+    sentences: &[Vec<String>],
+    embeddings: &HashMap<String, Vec<f32>>,
+    heads: &Heads,
+) -> Result<Vec<Analysis>> {
+    let mut out = Vec::with_capacity(messages.len());
+    for (message, sentences) in messages.iter().zip(sentences) {
+        let vectors: Vec<Vec<f32>> = sentences
+            .iter()
+            .map(|s| embeddings.get(s).cloned().unwrap_or_default())
+            .collect();
+        let predictions = heads.predict(&vectors)?;
+
+        let sentiment = if predictions.is_empty() {
+            0.0
+        } else {
+            predictions.iter().map(|p| p.polarity()).sum::<f32>() / predictions.len() as f32
+        };
+        let signals = sentences
+            .iter()
+            .zip(&predictions)
+            .flat_map(|(sentence, p)| {
+                p.signals.iter().map(move |(kind, score)| Signal {
+                    message_id: message.id.clone(),
+                    kind: *kind,
+                    sentence: sentence.clone(),
+                    score: *score,
+                })
+            })
+            .collect();
+        out.push(Analysis {
+            message_id: message.id.clone(),
+            language: text::language(&message.new_text),
+            sentiment,
+            signals,
+        });
+    }
+    Ok(out)
+}
