@@ -60,7 +60,7 @@ impl TrainConfig {
                 learning_rate: 0.1,
                 max_depth: 2,
                 l2: 1.0,
-                min_leaf_weight: 0.5,
+                min_leaf_weight: 1.0,
                 seed: 0,
                 threads: Some(1),
             }
