@@ -77,9 +77,9 @@ impl TrainConfig {
         }
     }
 
-    fn booster(&self) -> Result<GradientBooster> {
+    fn booster(&self) -> GradientBooster {
         let parallel = self.threads != Some(1);
-        let booster = GradientBooster::default()
+        GradientBooster::default()
             .set_iterations(self.iterations)
             .set_learning_rate(self.learning_rate)
             .set_max_depth(self.max_depth)
@@ -87,8 +87,7 @@ impl TrainConfig {
             .set_min_leaf_weight(self.min_leaf_weight)
             .set_seed(self.seed)
             .set_parallel(parallel)
-            .set_num_threads(self.threads.filter(|_| parallel));
-        Ok(booster)
+            .set_num_threads(self.threads.filter(|_| parallel))
     }
 }
 
@@ -331,7 +330,7 @@ fn fit(
     let data = column_major(rows, width)?;
     let matrix = Matrix::new(&data, rows.len(), width);
     let y: Vec<f64> = labels.iter().map(|l| if *l { 1.0 } else { 0.0 }).collect();
-    let mut booster = config.booster()?;
+    let mut booster = config.booster();
     booster
         .fit_unweighted(&matrix, &y, None)
         .map_err(|e| Error::Predict(format!("training on {} deals failed: {e}", rows.len())))?;
