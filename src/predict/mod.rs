@@ -1,1 +1,16 @@
-//! predict stage (placeholder until built).
+//! The predict stage: turns a deal's messages, their analyses and its CRM
+//! fields into a row of numbers, and those rows into a win probability.
+//!
+//! It runs last in the pipeline, after ingest has attributed messages to
+//! deals and the NLP stage has scored them. [`features`] builds one
+//! [`FeatureRow`] per deal as of a date, [`model`] trains and applies the
+//! gradient-boosted [`WinModel`], and [`describe`] puts a factor in words
+//! for the people reading the forecast.
+
+pub mod describe;
+pub mod features;
+pub mod model;
+
+pub use describe::describe;
+pub use features::{as_of_date, deal_features, feature_descriptions, feature_names, FeatureRow};
+pub use model::{auc, log_loss, train_with, TrainConfig, TrainMetrics, WinModel};
