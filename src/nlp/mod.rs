@@ -1,1 +1,4 @@
-//! nlp stage (placeholder until built).
+//! nlp stage: the multilingual encoder, sentiment and buying signals.
+
+pub mod encoder;
+pub mod q4file;
