@@ -342,10 +342,11 @@ fn read_entry(c: &mut Cursor, index: usize) -> Result<TensorEntry, String> {
         .ok_or_else(|| format!("tensor {name}: {len} elements do not fill whole Q4_0 blocks"))?;
     if byte_len != expected as u64 {
         return Err(format!(
-            "tensor {name}: directory says {byte_len} bytes, {len} {dtype:?} elements need {expected}"
+            "tensor {name}: directory says {byte_len} bytes, \
+             {len} {dtype:?} elements need {expected}"
         ));
     }
-    let end = offset.checked_add(byte_len).unwrap_or(u64::MAX);
+    let end = offset.saturating_add(byte_len);
     if end > c.bytes.len() as u64 {
         return Err(format!(
             "tensor {name}: data runs to byte {end} but the file has only {} bytes \
