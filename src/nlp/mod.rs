@@ -6,7 +6,9 @@
 //! the embeddings into signals and sentiment. The result is one
 //! [`Analysis`] per message, which the store keeps and the predictor reads.
 
+pub mod encoder;
 pub mod heads;
+pub mod q4file;
 pub mod text;
 
 use std::collections::HashMap;
@@ -21,6 +23,16 @@ pub trait Embedder {
     /// One L2-normalised vector per text, in order.
     fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
     fn dim(&self) -> usize;
+}
+
+impl Embedder for encoder::Encoder {
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        encoder::Encoder::embed_passages(self, texts)
+    }
+
+    fn dim(&self) -> usize {
+        encoder::Encoder::dim(self)
+    }
 }
 
 /// Limits that keep one huge message (a pasted log, a newsletter) from
