@@ -40,10 +40,15 @@ pub(super) fn parse(parser: &QueryParser, text: &str) -> Result<Box<dyn Query>> 
         return Err(fail("empty query: type the words to look for".into()));
     }
     if text.len() > MAX_QUERY_BYTES {
-        return Err(fail(format!(
-            "query is {} bytes long, the limit is {MAX_QUERY_BYTES}",
-            text.len()
-        )));
+        // Echoing all of a pasted megabyte would bury the reason.
+        let start: String = text.chars().take(60).collect();
+        return Err(Error::Query {
+            query: format!("{start}…"),
+            reason: format!(
+                "query is {} bytes long, the limit is {MAX_QUERY_BYTES}",
+                text.len()
+            ),
+        });
     }
     if nesting(text) > MAX_NESTING {
         return Err(fail(format!(
@@ -94,7 +99,10 @@ fn syntax_reason(text: &str) -> String {
 fn parser_reason(error: QueryParserError) -> String {
     match error {
         QueryParserError::FieldDoesNotExist(field) => {
-            format!("unknown field `{field}:`; the fields are {USER_FIELDS}")
+            format!(
+                "unknown field `{field}:`; the fields are {USER_FIELDS} \
+                 (write \\: to search for a colon)"
+            )
         }
         QueryParserError::FieldDoesNotHavePositionsIndexed(field) => {
             format!("`{field}:` does not support \"phrases\"")
@@ -115,12 +123,28 @@ fn rewrite(ast: UserInputAst) -> std::result::Result<UserInputAst, String> {
         UserInputAst::Clause(clauses) => UserInputAst::Clause(
             clauses
                 .into_iter()
-                .map(|(occur, sub)| rewrite(sub).map(|sub| (occur, sub)))
+                .map(|(occur, sub)| rewrite(sub).map(|sub| lift_negation(occur, sub)))
                 .collect::<std::result::Result<_, _>>()?,
         ),
         UserInputAst::Boost(inner, boost) => UserInputAst::Boost(Box::new(rewrite(*inner)?), boost),
         UserInputAst::Leaf(leaf) => rewrite_leaf(*leaf)?,
     })
+}
+
+/// The grammar reads `a AND NOT b` as `+a +(-b)`, and a clause holding only
+/// an exclusion matches nothing, so the whole query would match nothing.
+/// Pulling the lone `-b` up one level gives what the user meant: `+a -b`.
+fn lift_negation(occur: Option<Occur>, sub: UserInputAst) -> (Option<Occur>, UserInputAst) {
+    match sub {
+        UserInputAst::Clause(mut inner)
+            if inner.len() == 1 && inner[0].0 == Some(Occur::MustNot) =>
+        {
+            let (_, only) = inner.pop().expect("one clause");
+            let outer = occur.unwrap_or(Occur::Should);
+            (Some(Occur::compose(outer, Occur::MustNot)), only)
+        }
+        other => (occur, other),
+    }
 }
 
 fn rewrite_leaf(leaf: UserInputLeaf) -> std::result::Result<UserInputAst, String> {
