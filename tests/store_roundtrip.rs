@@ -179,7 +179,7 @@ fn analyses_round_trip_with_signals_in_order_and_rerun_replaces_them() {
     assert_eq!(store.analyses().unwrap(), vec![m1, m3.clone()]);
 
     let redone = analysis("m1", &[SignalKind::ContractStep]);
-    store.save_analyses(&[redone.clone()]).unwrap();
+    store.save_analyses(std::slice::from_ref(&redone)).unwrap();
     assert_eq!(store.analyses().unwrap(), vec![redone, m3]);
 }
 
