@@ -126,7 +126,10 @@ fn rewrite(ast: UserInputAst) -> std::result::Result<UserInputAst, String> {
                 .map(|(occur, sub)| rewrite(sub).map(|sub| lift_negation(occur, sub)))
                 .collect::<std::result::Result<_, _>>()?,
         ),
-        UserInputAst::Boost(inner, boost) => UserInputAst::Boost(Box::new(rewrite(*inner)?), boost),
+        UserInputAst::Boost(inner, boost) => {
+            let inner = rewrite(*inner)?;
+            UserInputAst::Boost(Box::new(inner), boost)
+        }
         UserInputAst::Leaf(leaf) => rewrite_leaf(*leaf)?,
     })
 }
