@@ -34,7 +34,8 @@ pub type ParseFailure = String;
 /// Reads one mail. `raw` is the message without any mbox separator.
 pub fn parse_message(raw: &[u8], source: SourceRef) -> Result<Message, ParseFailure> {
     let mail = parse_mail(raw).map_err(|e| format!("not a parseable mail: {e}"))?;
-    if mail.headers.is_empty() {
+    let has_valid_header = mail.headers.iter().any(|h| is_field_name(h.get_key_raw()));
+    if !has_valid_header {
         return Err("no mail headers found".to_string());
     }
     let headers = &mail.headers;
@@ -109,11 +110,7 @@ pub fn looks_like_mail(head: &[u8]) -> bool {
     let Some(colon) = first_line.iter().position(|&b| b == b':') else {
         return false;
     };
-    let name_ok = colon > 0
-        && first_line[..colon]
-            .iter()
-            .all(|&b| b.is_ascii_graphic() && b != b':');
-    if !name_ok {
+    if !is_field_name(&first_line[..colon]) {
         return false;
     }
     let Ok((headers, _)) = mailparse::parse_headers(head) else {
@@ -122,6 +119,12 @@ pub fn looks_like_mail(head: &[u8]) -> bool {
     headers
         .iter()
         .any(|h| MAIL_HEADERS.contains(&h.get_key().to_ascii_lowercase().as_str()))
+}
+
+/// RFC 5322 field names are printable ASCII without spaces or colons.
+/// mailparse accepts any line as a header, so binary junk needs this check.
+fn is_field_name(key: &[u8]) -> bool {
+    !key.is_empty() && key.iter().all(|&b| b.is_ascii_graphic() && b != b':')
 }
 
 /// A stable id for mail without a Message-ID: the same bytes read twice
@@ -453,6 +456,12 @@ attached text\n--B--\n";
         let m = parse_message(raw, src()).unwrap();
         assert_eq!(m.new_text, "Yes.");
         assert!(m.body.contains("> offer"));
+    }
+
+    #[test]
+    fn binary_junk_without_headers_is_rejected() {
+        let err = parse_message(b"\x00\x01\x02 not a header\n", src()).unwrap_err();
+        assert!(err.contains("no mail headers"), "{err}");
     }
 
     #[test]
