@@ -52,7 +52,10 @@ fn mixed_sources_are_read_and_every_input_is_accounted_for() {
             .any(|r| r.contains(path_part) && r.contains(reason_part))
     };
     assert!(
-        has("new/1772524801.2.host", "duplicate of message m1@kund.example"),
+        has(
+            "new/1772524801.2.host",
+            "duplicate of message m1@kund.example"
+        ),
         "{reasons:#?}"
     );
     assert!(has("tmp/1772524802.3.host", "tmp/"), "{reasons:#?}");
@@ -80,7 +83,9 @@ fn mbox_messages_carry_offsets_and_clean_text() {
     assert_eq!(first.source.offset, Some(0));
     assert_eq!(first.subject, "Fråga om pris");
     assert_eq!(first.from, "lars@kund.example");
-    assert!(first.body.contains("\nFrom our side the budget is approved."));
+    assert!(first
+        .body
+        .contains("\nFrom our side the budget is approved."));
 
     let reply = &report.messages[1];
     assert!(reply.source.offset.unwrap() > 0);
@@ -90,7 +95,9 @@ fn mbox_messages_carry_offsets_and_clean_text() {
     assert_eq!(report.files, 1);
     assert_eq!(
         report.bytes,
-        std::fs::metadata(fixture("mixed/sales.mbox")).unwrap().len()
+        std::fs::metadata(fixture("mixed/sales.mbox"))
+            .unwrap()
+            .len()
     );
 }
 
@@ -101,7 +108,11 @@ fn messages_are_attributed_to_deals_by_domain_and_date() {
     assert_eq!(deals.errors.len(), 1, "the n/a amount row is reported");
     assert!(deals.errors[0].to_string().contains("row 4"));
 
-    attribute(&mut report.messages, &deals.deals, &options().internal_domains);
+    attribute(
+        &mut report.messages,
+        &deals.deals,
+        &options().internal_domains,
+    );
     let by_id = |id: &str| report.messages.iter().find(|m| m.id == id).unwrap();
 
     let inbound = by_id("m1@kund.example");

@@ -47,9 +47,8 @@ pub fn direction(message: &Message, internal_domains: &[String]) -> Direction {
     if internal_domains.is_empty() {
         return Direction::Internal;
     }
-    let is_internal = |addr: &str| {
-        domain_of(addr).is_some_and(|d| matches_any(&d, internal_domains))
-    };
+    let is_internal =
+        |addr: &str| domain_of(addr).is_some_and(|d| matches_any(&d, internal_domains));
     if !is_internal(&message.from) {
         return Direction::Inbound;
     }
@@ -123,7 +122,9 @@ fn choose<'a>(deals: &[&'a Deal], day: Option<NaiveDate>) -> Option<&'a Deal> {
             .filter(|d| d.close_date.is_none_or(|c| day <= c))
             .max_by_key(recency)
     });
-    in_window.or_else(|| deals.iter().max_by_key(recency)).copied()
+    in_window
+        .or_else(|| deals.iter().max_by_key(recency))
+        .copied()
 }
 
 fn domain_of(addr: &str) -> Option<String> {
@@ -134,8 +135,12 @@ fn domain_of(addr: &str) -> Option<String> {
 
 /// Exact domain or a subdomain of it.
 fn matches_any(domain: &str, list: &[String]) -> bool {
-    list.iter()
-        .any(|d| domain == d || domain.strip_suffix(d.as_str()).is_some_and(|p| p.ends_with('.')))
+    list.iter().any(|d| {
+        domain == d
+            || domain
+                .strip_suffix(d.as_str())
+                .is_some_and(|p| p.ends_with('.'))
+    })
 }
 
 fn normalize_domains(domains: &[String]) -> Vec<String> {
@@ -164,7 +169,11 @@ mod tests {
             amount: None,
             created: day(created),
             close_date: close.and_then(day),
-            outcome: if close.is_some() { Outcome::Won } else { Outcome::Open },
+            outcome: if close.is_some() {
+                Outcome::Won
+            } else {
+                Outcome::Open
+            },
         }
     }
 
@@ -245,7 +254,10 @@ mod tests {
         ];
         attribute(&mut msgs, &deals, &us());
         let ids: Vec<_> = msgs.iter().map(|m| m.deal_id.as_deref()).collect();
-        assert_eq!(ids, vec![Some("OLD"), Some("NEW"), Some("NEW"), Some("NEW")]);
+        assert_eq!(
+            ids,
+            vec![Some("OLD"), Some("NEW"), Some("NEW"), Some("NEW")]
+        );
     }
 
     #[test]

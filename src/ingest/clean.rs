@@ -15,17 +15,16 @@ use regex::Regex;
 /// be wrapped over two lines by the mail client, so callers also try a line
 /// joined with its successor.
 static ATTRIBUTION: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(
-        r"(?i)^(on|den|am|le)\s.+\s(wrote|skrev|schrieb|a\s+écrit|a\s+ecrit)(\s.*)?:\s*$",
-    )
-    .expect("attribution pattern is valid")
+    Regex::new(r"(?i)^(on|den|am|le)\s.+\s(wrote|skrev|schrieb|a\s+écrit|a\s+ecrit)(\s.*)?:\s*$")
+        .expect("attribution pattern is valid")
 });
 
 /// Outlook's separator line, in any dash count and in the languages seen.
 static ORIGINAL_MESSAGE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(
-        r"(?i)^-{2,}\s*(original message|ursprüngliche nachricht|ursprungligt meddelande|message d'origine)\s*-{2,}\s*$",
-    )
+    Regex::new(concat!(
+        r"(?i)^-{2,}\s*(original message|ursprüngliche nachricht",
+        r"|ursprungligt meddelande|message d'origine)\s*-{2,}\s*$",
+    ))
     .expect("original message pattern is valid")
 });
 
@@ -51,40 +50,57 @@ pub fn new_text(body: &str) -> String {
     let lines: Vec<&str> = body.lines().collect();
     let mut kept: Vec<&str> = Vec::new();
 
-    for (i, line) in lines.iter().enumerate() {
-        if starts_quoted_reply(&lines, i) || is_signature_delimiter(line) {
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if is_signature_delimiter(line) || starts_unquoted_original(&lines, i) {
             break;
         }
-        if line.trim_start().starts_with('>') {
+        if let Some(len) = attribution_len(&lines, i) {
+            // Below the attribution: quoted lines (dropped one by one, so
+            // answers written between or below them stay) or an unquoted
+            // copy of the original (dropped as a whole).
+            let next_text = lines[i + len..].iter().find(|l| !l.trim().is_empty());
+            if next_text.is_some_and(|l| !l.trim_start().starts_with('>')) {
+                break;
+            }
+            i += len;
             continue;
         }
-        kept.push(line.trim_end());
+        if !line.trim_start().starts_with('>') {
+            kept.push(line.trim_end());
+        }
+        i += 1;
     }
 
     trim_blank_lines(&kept).join("\n")
 }
 
-/// Whether line `i` opens the quoted part of a reply or forward.
-fn starts_quoted_reply(lines: &[&str], i: usize) -> bool {
+/// How many lines (1 or 2) the reply attribution at line `i` spans, if
+/// there is one.
+fn attribution_len(lines: &[&str], i: usize) -> Option<usize> {
     let line = lines[i].trim();
-    if ORIGINAL_MESSAGE.is_match(line) || ATTRIBUTION.is_match(line) {
+    if ATTRIBUTION.is_match(line) {
+        return Some(1);
+    }
+    let next = lines.get(i + 1)?.trim();
+    let wrapped = !line.is_empty() && !ends_sentence(line) && !ATTRIBUTION.is_match(next);
+    (wrapped && ATTRIBUTION.is_match(&format!("{line} {next}"))).then_some(2)
+}
+
+/// Whether line `i` opens an Outlook-style copy of the original message,
+/// which is never quoted line by line, so everything below it goes.
+fn starts_unquoted_original(lines: &[&str], i: usize) -> bool {
+    let line = lines[i].trim();
+    if ORIGINAL_MESSAGE.is_match(line) {
         return true;
     }
-    if let Some(next) = lines.get(i + 1) {
-        let next = next.trim();
-        let wrapped = !line.is_empty() && !ends_sentence(line) && !ATTRIBUTION.is_match(next);
-        if wrapped && ATTRIBUTION.is_match(&format!("{line} {next}")) {
-            return true;
-        }
-    }
-    if HEADER_FROM.is_match(line) {
-        return lines
+    HEADER_FROM.is_match(line)
+        && lines
             .iter()
             .skip(i + 1)
             .take(HEADER_BLOCK_LINES)
-            .any(|l| HEADER_SENT.is_match(l.trim()));
-    }
-    false
+            .any(|l| HEADER_SENT.is_match(l.trim()))
 }
 
 /// A wrapped attribution line never ends a sentence; this keeps a normal
@@ -192,6 +208,19 @@ To: Lars Holm\nSubject: Offer\n\nHere is the offer.\n";
     fn paragraph_starting_with_on_is_not_a_reply_header() {
         let body = "On Monday we met the board.\nThey agreed.\n";
         assert_eq!(new_text(body), "On Monday we met the board.\nThey agreed.");
+    }
+
+    #[test]
+    fn bottom_posted_answer_below_quote_is_kept() {
+        let body = "On 2 Jul 2020, at 14:08, Yves <y@x.example> wrote:\n\
+> Can users upload their own certificates?\n\nYes, with mod_md.\n";
+        assert_eq!(new_text(body), "Yes, with mod_md.");
+    }
+
+    #[test]
+    fn unquoted_original_below_attribution_is_removed_with_it() {
+        let body = "Agreed.\nOn Mon, 2 Mar 2026, B <b@y.example> wrote:\nthe offer text\n";
+        assert_eq!(new_text(body), "Agreed.");
     }
 
     #[test]

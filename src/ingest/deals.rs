@@ -273,7 +273,10 @@ D-3;ok;300;2026-01-03;lost\n",
         assert_eq!(deals.errors.len(), 1);
         let message = deals.errors[0].to_string();
         assert!(message.contains("row 3"), "{message}");
-        assert!(message.contains(&file.path().display().to_string()), "{message}");
+        assert!(
+            message.contains(&file.path().display().to_string()),
+            "{message}"
+        );
         assert!(message.contains("lots of money"), "{message}");
     }
 

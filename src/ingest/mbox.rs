@@ -168,7 +168,9 @@ From b@y Mon Jan  5 11:00:00 2026\nSubject: two\n\nsecond body\n";
 From here on we talk about pricing\n";
         let msgs = split(data);
         assert_eq!(msgs.len(), 1);
-        assert!(msgs[0].raw.ends_with(b"From here on we talk about pricing\n"));
+        assert!(msgs[0]
+            .raw
+            .ends_with(b"From here on we talk about pricing\n"));
     }
 
     #[test]

@@ -8,8 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use mailparse::{
-    addrparse_header, msgidparse, parse_mail, DispositionType, MailAddr, MailHeaderMap,
-    ParsedMail,
+    addrparse_header, msgidparse, parse_mail, DispositionType, MailAddr, MailHeaderMap, ParsedMail,
 };
 use sha2::{Digest, Sha256};
 
@@ -46,7 +45,8 @@ pub fn parse_message(raw: &[u8], source: SourceRef) -> Result<Message, ParseFail
         .unwrap_or_else(|| content_id(raw));
     let date = headers
         .get_first_value("Date")
-        .and_then(|v| parse_date(&v, &source));
+        .and_then(|v| parse_date(&v, &source))
+        .or_else(|| received_date(headers, &source));
     let (from, from_name) = headers
         .get_first_header("From")
         .map(|h| {
@@ -166,6 +166,14 @@ fn parse_date(value: &str, source: &SourceRef) -> Option<DateTime<Utc>> {
     }
 }
 
+/// Mail without a Date header (robots, list archives) still has the time
+/// the first server got it: the stamp after the ';' of the top Received.
+fn received_date(headers: &[mailparse::MailHeader], source: &SourceRef) -> Option<DateTime<Utc>> {
+    let received = headers.get_first_value("Received")?;
+    let (_, stamp) = received.rsplit_once(';')?;
+    parse_date(stamp, source)
+}
+
 fn has_month_and_year(value: &str) -> bool {
     const MONTHS: [&str; 12] = [
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
@@ -281,7 +289,9 @@ pub fn html_to_text(html: &str) -> String {
                 let close = format!("</{name}");
                 i = lower[i..].find(&close).map_or(html.len(), |p| {
                     let after = i + p;
-                    lower[after..].find('>').map_or(html.len(), |q| after + q + 1)
+                    lower[after..]
+                        .find('>')
+                        .map_or(html.len(), |q| after + q + 1)
                 });
             }
             "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "h4" | "table"
@@ -393,6 +403,14 @@ Message-ID: <abc@kund.example>\nDate: Tue, 3 Mar 2026 09:12:00 +0100\n\nHej\n";
         assert_eq!(m.from, "lars@kund.example");
         assert_eq!(m.id, "abc@kund.example");
         assert_eq!(m.date.unwrap().to_rfc3339(), "2026-03-03T08:12:00+00:00");
+    }
+
+    #[test]
+    fn missing_date_falls_back_to_top_received_header() {
+        let raw = b"Received: from a by b; Wed, 1 Nov 2017 07:04:53 +0100 (CET)\n\
+Received: from c by a; Wed, 1 Nov 2017 07:04:50 +0100\nFrom: a@x.example\n\nbody\n";
+        let m = parse_message(raw, src()).unwrap();
+        assert_eq!(m.date.unwrap().to_rfc3339(), "2017-11-01T06:04:53+00:00");
     }
 
     #[test]

@@ -57,9 +57,10 @@ pub fn parse_note(raw: &[u8], path: &Path) -> Result<Option<Message>, String> {
         match key.trim().to_ascii_lowercase().as_str() {
             "deal" => deal = Some(value.to_string()).filter(|v| !v.is_empty()),
             "date" => {
-                date = Some(parse_note_date(value).ok_or_else(|| {
-                    format!("line {}: unreadable date {value:?}", line_no + 1)
-                })?)
+                date =
+                    Some(parse_note_date(value).ok_or_else(|| {
+                        format!("line {}: unreadable date {value:?}", line_no + 1)
+                    })?)
             }
             "participants" => participants = parse_participants(value),
             "subject" | "title" => subject = Some(value.to_string()),
@@ -73,7 +74,11 @@ pub fn parse_note(raw: &[u8], path: &Path) -> Result<Option<Message>, String> {
             .unwrap_or_default()
     });
     let (from, from_name) = participants.first().cloned().unwrap_or_default();
-    let to = participants.iter().skip(1).map(|(a, _)| a.clone()).collect();
+    let to = participants
+        .iter()
+        .skip(1)
+        .map(|(a, _)| a.clone())
+        .collect();
     let body = body.trim().replace("\r\n", "\n");
 
     Ok(Some(Message {
@@ -172,7 +177,9 @@ subject: Discovery call\n---\nLars said budget is approved for Q2.\n";
 
     #[test]
     fn note_header_fills_call_message() {
-        let m = parse_note(NOTE, Path::new("notes/call.md")).unwrap().unwrap();
+        let m = parse_note(NOTE, Path::new("notes/call.md"))
+            .unwrap()
+            .unwrap();
         assert_eq!(m.kind, MessageKind::Call);
         assert_eq!(m.deal_id.as_deref(), Some("D-1007"));
         assert_eq!(m.from, "anna@vendor.example");
@@ -186,15 +193,23 @@ subject: Discovery call\n---\nLars said budget is approved for Q2.\n";
     #[test]
     fn subject_falls_back_to_file_name() {
         let raw = b"deal: D-1\nparticipants: a@x.example\n---\ntext\n";
-        let m = parse_note(raw, Path::new("n/pricing_call-2.txt")).unwrap().unwrap();
+        let m = parse_note(raw, Path::new("n/pricing_call-2.txt"))
+            .unwrap()
+            .unwrap();
         assert_eq!(m.subject, "pricing call 2");
         assert_eq!(m.from, "a@x.example");
     }
 
     #[test]
     fn text_without_header_block_is_not_a_note() {
-        assert_eq!(parse_note(b"Just some text\n---\nmore", Path::new("a.md")), Ok(None));
-        assert_eq!(parse_note(b"From: a@x\nSubject: s\n\nbody", Path::new("a.txt")), Ok(None));
+        assert_eq!(
+            parse_note(b"Just some text\n---\nmore", Path::new("a.md")),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_note(b"From: a@x\nSubject: s\n\nbody", Path::new("a.txt")),
+            Ok(None)
+        );
     }
 
     #[test]
