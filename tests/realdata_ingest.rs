@@ -103,3 +103,26 @@ fn ponymail_mbox_archives_account_for_every_message() {
     assert_eq!(with_offsets, report.messages.len());
     assert!(report.messages.iter().any(|m| !m.body.is_empty()));
 }
+
+/// MimeKit's test data lists where each message's separator starts; our
+/// offsets must point at the same bytes.
+#[test]
+fn mbox_offsets_match_mimekit_reference_offsets() {
+    let dir = realdata("mimekit/mbox");
+    let reference = std::fs::read(dir.join("issue1189.unix-offsets.json")).unwrap();
+    let reference: Vec<serde_json::Value> = serde_json::from_slice(&reference).unwrap();
+    let expected: Vec<u64> = reference
+        .iter()
+        .map(|m| m["mboxMarkerOffset"].as_u64().expect("offset is a number"))
+        .collect();
+
+    let report = ingest(&dir.join("issue1189.mbox.txt"), "example.com");
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    let offsets: Vec<u64> = report
+        .messages
+        .iter()
+        .filter_map(|m| m.source.offset)
+        .collect();
+    assert!(expected.len() > 1, "reference lists several messages");
+    assert_eq!(offsets, expected);
+}
