@@ -1,0 +1,298 @@
+//! Reads the CRM deal export (ingest stage, beside the mail readers).
+//!
+//! Our own CSV layout has the columns id, name, account, contact_domains,
+//! owner, stage, amount, created, close_date and outcome, but exports come
+//! from Salesforce or HubSpot with their own column names, so headers are
+//! matched loosely. A broken row becomes an error naming the file and row;
+//! the good rows are still returned.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use crate::domain::{Deal, Outcome};
+use crate::error::{Error, Result};
+
+/// The deals of one export plus one error per row that could not be read.
+#[derive(Debug)]
+pub struct DealsFile {
+    pub deals: Vec<Deal>,
+    pub errors: Vec<Error>,
+}
+
+/// The fields of [`Deal`] a column can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Field {
+    Id,
+    Name,
+    Account,
+    ContactDomains,
+    Owner,
+    Stage,
+    Amount,
+    Created,
+    CloseDate,
+    Outcome,
+}
+
+/// Column names after [`normalize`], ours first, then CRM export names.
+fn field_for(column: &str) -> Option<Field> {
+    Some(match column {
+        "id" | "dealid" | "opportunityid" | "recordid" => Field::Id,
+        "name" | "dealname" | "opportunityname" => Field::Name,
+        "account" | "accountname" | "company" | "companyname" | "associatedcompany" => {
+            Field::Account
+        }
+        "contactdomains" | "contactdomain" | "domains" | "domain" | "companydomainname" => {
+            Field::ContactDomains
+        }
+        "owner" | "opportunityowner" | "dealowner" | "ownername" | "salesagent" => Field::Owner,
+        "stage" | "stagename" | "dealstage" => Field::Stage,
+        "amount" | "value" | "closevalue" => Field::Amount,
+        "created" | "createddate" | "createdate" | "engagedate" => Field::Created,
+        "closedate" | "closed" => Field::CloseDate,
+        "outcome" | "result" | "status" | "wonlost" => Field::Outcome,
+        _ => return None,
+    })
+}
+
+/// Lower case, letters and digits only: "Close Date", "close_date" and
+/// "CloseDate" all become "closedate".
+fn normalize(column: &str) -> String {
+    column
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Reads a deals CSV (comma or semicolon separated). Fails as a whole only
+/// when the file cannot be read or has no id column.
+pub fn read_deals(path: &Path) -> Result<DealsFile> {
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let first_line = data.split(|&b| b == b'\n').next().unwrap_or_default();
+    let semicolons = first_line.iter().filter(|&&b| b == b';').count();
+    let commas = first_line.iter().filter(|&&b| b == b',').count();
+    let delimiter = if semicolons > commas { b';' } else { b',' };
+
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(data.as_slice());
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| Error::bad_input(path, format!("unreadable CSV header: {e}")))?
+        .clone();
+
+    let mut columns: HashMap<Field, usize> = HashMap::new();
+    for (i, name) in headers.iter().enumerate() {
+        let name = normalize(&String::from_utf8_lossy(name));
+        if let Some(field) = field_for(&name) {
+            columns.entry(field).or_insert(i);
+        }
+    }
+    if !columns.contains_key(&Field::Id) {
+        return Err(Error::bad_input(
+            path,
+            "no deal id column (expected id, Opportunity ID, Deal ID or Record ID)",
+        ));
+    }
+
+    let mut deals = Vec::new();
+    let mut errors = Vec::new();
+    for (index, record) in reader.byte_records().enumerate() {
+        // Row 1 is the header, so the first data row is row 2, as a
+        // spreadsheet would show it.
+        let row = index + 2;
+        let result = record
+            .map_err(|e| e.to_string())
+            .and_then(|r| deal_from_row(&r, &columns));
+        match result {
+            Ok(deal) => deals.push(deal),
+            Err(reason) => errors.push(Error::BadRecord {
+                path: path.to_path_buf(),
+                record: format!("row {row}"),
+                reason,
+            }),
+        }
+    }
+    tracing::info!(
+        "read {} deals from {} ({} bad rows)",
+        deals.len(),
+        path.display(),
+        errors.len()
+    );
+    Ok(DealsFile { deals, errors })
+}
+
+fn deal_from_row(
+    record: &csv::ByteRecord,
+    columns: &HashMap<Field, usize>,
+) -> std::result::Result<Deal, String> {
+    let get = |field: Field| -> String {
+        columns
+            .get(&field)
+            .and_then(|&i| record.get(i))
+            .map(|v| String::from_utf8_lossy(v).trim().to_string())
+            .unwrap_or_default()
+    };
+
+    let id = get(Field::Id);
+    if id.is_empty() {
+        return Err("empty deal id".to_string());
+    }
+    let stage = get(Field::Stage);
+    let outcome_text = get(Field::Outcome);
+    let outcome = if outcome_text.is_empty() {
+        // Salesforce and HubSpot say "Closed Won" in the stage column.
+        Outcome::parse(&stage).unwrap_or(Outcome::Open)
+    } else {
+        Outcome::parse(&outcome_text)
+            .ok_or_else(|| format!("outcome {outcome_text:?} is not won, lost or open"))?
+    };
+
+    Ok(Deal {
+        id,
+        name: get(Field::Name),
+        account: get(Field::Account),
+        contact_domains: parse_domains(&get(Field::ContactDomains)),
+        owner: get(Field::Owner),
+        stage,
+        amount: parse_amount(&get(Field::Amount))?,
+        created: parse_day(&get(Field::Created)).map_err(|e| format!("created: {e}"))?,
+        close_date: parse_day(&get(Field::CloseDate)).map_err(|e| format!("close date: {e}"))?,
+        outcome,
+    })
+}
+
+/// Domains separated by semicolons, commas or spaces; a leading "@" or a
+/// whole address is reduced to the domain.
+fn parse_domains(text: &str) -> Vec<String> {
+    text.split([';', ',', ' '])
+        .map(|d| d.rsplit('@').next().unwrap_or(d).trim().to_lowercase())
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+/// Amounts as exports write them: "12000", "12,000.50", "$12 000", "€9000".
+// TODO: "12.000,50" (European decimal comma) is read as 12.0005; needs the
+// export's locale to tell apart.
+fn parse_amount(text: &str) -> std::result::Result<Option<f64>, String> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
+        .collect();
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    if cleaned.is_empty() || letters > 3 {
+        return Err(format!("amount {text:?} is not a number"));
+    }
+    cleaned
+        .parse::<f64>()
+        .map(Some)
+        .map_err(|_| format!("amount {text:?} is not a number"))
+}
+
+/// Days in the formats CRM exports use; a time after the day is ignored.
+fn parse_day(text: &str) -> std::result::Result<Option<NaiveDate>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let day_part = text.split(['T', ' ']).next().unwrap_or(text);
+    for format in ["%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d.%m.%Y"] {
+        if let Ok(day) = NaiveDate::parse_from_str(day_part, format) {
+            return Ok(Some(day));
+        }
+    }
+    Err(format!("{text:?} is not a date"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_csv(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn our_columns_are_read() {
+        let file = write_csv(
+            "id,name,account,contact_domains,owner,stage,amount,created,close_date,outcome\n\
+D-1,Licenses,Kund AB,kund.example; kund.se,Anna,Negotiation,12000,2026-01-10,,open\n",
+        );
+        let deals = read_deals(file.path()).unwrap();
+        assert!(deals.errors.is_empty(), "{:?}", deals.errors);
+        let d = &deals.deals[0];
+        assert_eq!(d.id, "D-1");
+        assert_eq!(d.contact_domains, vec!["kund.example", "kund.se"]);
+        assert_eq!(d.amount, Some(12000.0));
+        assert_eq!(d.created, NaiveDate::from_ymd_opt(2026, 1, 10));
+        assert_eq!(d.close_date, None);
+        assert_eq!(d.outcome, Outcome::Open);
+    }
+
+    #[test]
+    fn salesforce_column_names_and_closed_won_stage_are_understood() {
+        let file = write_csv(
+            "Opportunity ID,Opportunity Name,Account Name,Amount,Close Date,Stage,\
+Opportunity Owner, Contact Domains \n\
+006A,Big deal,Acme,\"$25,000.00\",03/31/2026,Closed Won,Lars,acme.example\n",
+        );
+        let deals = read_deals(file.path()).unwrap();
+        assert!(deals.errors.is_empty(), "{:?}", deals.errors);
+        let d = &deals.deals[0];
+        assert_eq!(d.id, "006A");
+        assert_eq!(d.name, "Big deal");
+        assert_eq!(d.account, "Acme");
+        assert_eq!(d.amount, Some(25000.0));
+        assert_eq!(d.close_date, NaiveDate::from_ymd_opt(2026, 3, 31));
+        assert_eq!(d.outcome, Outcome::Won);
+        assert_eq!(d.owner, "Lars");
+        assert_eq!(d.contact_domains, vec!["acme.example"]);
+    }
+
+    #[test]
+    fn bad_row_is_named_and_good_rows_are_kept() {
+        let file = write_csv(
+            "ID;Name;Amount;Created;Outcome\n\
+D-1;ok;100;2026-01-01;won\n\
+D-2;bad;lots of money;2026-01-01;won\n\
+D-3;ok;300;2026-01-03;lost\n",
+        );
+        let deals = read_deals(file.path()).unwrap();
+        let ids: Vec<_> = deals.deals.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, vec!["D-1", "D-3"]);
+        assert_eq!(deals.errors.len(), 1);
+        let message = deals.errors[0].to_string();
+        assert!(message.contains("row 3"), "{message}");
+        assert!(
+            message.contains(&file.path().display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("lots of money"), "{message}");
+    }
+
+    #[test]
+    fn unknown_outcome_and_bad_date_are_row_errors() {
+        let file = write_csv("id,outcome,close_date\nA,maybe,\nB,won,31/31/2026\n");
+        let deals = read_deals(file.path()).unwrap();
+        assert!(deals.deals.is_empty());
+        assert_eq!(deals.errors.len(), 2);
+        assert!(deals.errors[1].to_string().contains("row 3"));
+    }
+
+    #[test]
+    fn file_without_id_column_is_an_error() {
+        let file = write_csv("name,amount\nx,1\n");
+        let err = read_deals(file.path()).unwrap_err().to_string();
+        assert!(err.contains("no deal id column"), "{err}");
+    }
+}
