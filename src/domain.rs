@@ -243,6 +243,7 @@ pub struct Analysis {
 pub struct WinProbability {
     pub deal_id: String,
     pub probability: f64,
-    /// Feature name and its contribution to the score, strongest first.
+    /// Each factor in words ("customer has not written for 19 days") with its
+    /// contribution to the score in log-odds, strongest first.
     pub factors: Vec<(String, f64)>,
 }

@@ -1,1 +1,246 @@
-fn main() {}
+//! The `dealsignal` command line: the edge where library errors become
+//! messages for a person, and results go to stdout.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use dealsignal::domain::Outcome;
+use dealsignal::nlp::encoder::Encoder;
+use dealsignal::pipeline::{self, EnrichedDeal, RunOptions, RunSummary};
+use dealsignal::search::SearchIndex;
+
+/// Local-first revenue intelligence: mail and call notes in, deal signals,
+/// search and win probabilities out. Nothing leaves this machine.
+#[derive(Parser)]
+#[command(name = "dealsignal", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest mail and notes, analyse them, score open deals, write enriched records.
+    Run {
+        /// Folder holding the store, the index and the outputs (created if missing).
+        #[arg(long)]
+        workspace: PathBuf,
+        /// CRM deals export (CSV).
+        #[arg(long)]
+        deals: Option<PathBuf>,
+        /// Folder with e5-small-q4.bin and tokenizer.json (see scripts/fetch-model).
+        #[arg(long, env = "DEALSIGNAL_MODEL_DIR", default_value = "models/multilingual-e5-small")]
+        model_dir: PathBuf,
+        /// Our own mail domain; repeat for several. Deal owners' domains are added.
+        #[arg(long = "internal-domain")]
+        internal_domains: Vec<String>,
+        /// Score deals as of this day (YYYY-MM-DD); default today.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// mbox files, Maildir folders, .eml files or folders of call notes.
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+    },
+    /// Search all messages: "phrases", from:, subject:, deal:, date:FROM..TO.
+    Search {
+        #[arg(long)]
+        workspace: PathBuf,
+        /// Most hits to print.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per hit instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The query; several words are joined with spaces.
+        #[arg(required = true)]
+        query: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DEALSIGNAL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("dealsignal=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
+
+    match dispatch(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run {
+            workspace,
+            deals,
+            model_dir,
+            internal_domains,
+            as_of,
+            sources,
+        } => {
+            let opts = RunOptions {
+                workspace,
+                deals,
+                sources,
+                model_dir,
+                internal_domains,
+                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                progress: true,
+            };
+            let (summary, deals) = pipeline::run(&opts, load_encoder)?;
+            print_summary(&summary, &deals)?;
+            Ok(())
+        }
+        Command::Search {
+            workspace,
+            limit,
+            json,
+            query,
+        } => search(&workspace, &query.join(" "), limit, json),
+    }
+}
+
+fn load_encoder(dir: &Path) -> dealsignal::Result<Encoder> {
+    if !dir.join("e5-small-q4.bin").exists() {
+        return Err(dealsignal::Error::Model {
+            path: dir.to_path_buf(),
+            reason: "model files not found; run scripts/fetch-model first, or pass --model-dir"
+                .into(),
+        });
+    }
+    Encoder::load(dir)
+}
+
+fn search(workspace: &Path, query: &str, limit: usize, json: bool) -> Result<()> {
+    let index_dir = workspace.join("index");
+    if !index_dir.exists() {
+        anyhow::bail!(
+            "{}: no search index here; run `dealsignal run --workspace {}` first",
+            workspace.display(),
+            workspace.display()
+        );
+    }
+    let index = SearchIndex::open_or_create(&index_dir)?;
+    let hits = index.search(query, limit)?;
+    let mut out = std::io::stdout().lock();
+    for hit in &hits {
+        if json {
+            let line = serde_json::json!({
+                "message_id": hit.message_id,
+                "date": hit.date,
+                "from": hit.from,
+                "deal": hit.deal_id,
+                "subject": hit.subject,
+                "snippet": hit.snippet,
+                "score": hit.score,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            let date = hit.date.map(|d| d.format("%Y-%m-%d").to_string());
+            writeln!(
+                out,
+                "{}  {}  {}  {}\n    {}",
+                date.as_deref().unwrap_or("----------"),
+                hit.from,
+                hit.deal_id.as_deref().unwrap_or("-"),
+                hit.subject,
+                hit.snippet.replace('\n', " ")
+            )?;
+        }
+    }
+    if !json {
+        eprintln!("{} hit(s)", hits.len());
+    }
+    Ok(())
+}
+
+fn print_summary(summary: &RunSummary, deals: &[EnrichedDeal]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{} files, {} messages read ({} new, {} skipped), {} analysed, {} signals, {} deals, {} scored",
+        summary.files,
+        summary.messages_read,
+        summary.messages_new,
+        summary.skipped,
+        summary.analysed,
+        summary.signals,
+        summary.deals,
+        summary.scored
+    )?;
+    let mut shown: Vec<&EnrichedDeal> = deals.iter().collect();
+    shown.sort_by(|a, b| {
+        let open = |d: &EnrichedDeal| d.outcome != Outcome::Open;
+        open(a).cmp(&open(b)).then(
+            b.win_probability
+                .unwrap_or(-1.0)
+                .total_cmp(&a.win_probability.unwrap_or(-1.0)),
+        )
+    });
+    if !shown.is_empty() {
+        writeln!(
+            out,
+            "\n{:<8} {:<24} {:<12} {:>6} {:>7} {:>11} {}",
+            "DEAL", "ACCOUNT", "STAGE", "P(WIN)", "TREND", "LAST", "SIGNALS"
+        )?;
+    }
+    for deal in shown {
+        let probability = match (deal.outcome, deal.win_probability) {
+            (Outcome::Open, Some(p)) => format!("{:.0}%", p * 100.0),
+            (Outcome::Open, None) => "-".into(),
+            (closed, _) => closed.as_str().into(),
+        };
+        let trend = deal.sentiment_trend.map(|t| format!("{t:+.2}")).unwrap_or("-".into());
+        let last = deal
+            .last_contact
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or("-".into());
+        let mut signals: Vec<(&String, &usize)> = deal.signal_counts.iter().collect();
+        signals.sort_by(|a, b| b.1.cmp(a.1));
+        let signals: Vec<String> = signals.iter().take(3).map(|(k, n)| format!("{k}×{n}")).collect();
+        writeln!(
+            out,
+            "{:<8} {:<24} {:<12} {:>6} {:>7} {:>11} {}",
+            truncate(&deal.id, 8),
+            truncate(&deal.account, 24),
+            truncate(&deal.stage, 12),
+            probability,
+            trend,
+            last,
+            signals.join(" ")
+        )?;
+    }
+    writeln!(out, "\nwrote {}", summary.outputs.join(", ")).context("writing summary")?;
+    Ok(())
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
+}

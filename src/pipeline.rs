@@ -1,1 +1,554 @@
-//! The run job.
+//! The `run` job: every stage in order, from source files to enriched deals.
+//!
+//! ingest -> store -> index -> analyse (encoder + heads) -> predict -> write.
+//! Each stage reads what the store already holds, so a rerun over the same
+//! sources only adds what is new: messages already stored are not inserted
+//! again, and messages already analysed are not sent through the encoder.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Analysis, Deal, Direction, Message, Outcome, SignalKind, WinProbability};
+use crate::error::{Error, Result};
+use crate::ingest::{self, IngestOptions};
+use crate::nlp::heads::{read_labelled, Heads, TrainConfig};
+use crate::nlp::{self, AnalyseLimits, Embedder};
+use crate::predict::describe::describe;
+use crate::predict::features::{as_of_date, deal_features, feature_names};
+use crate::predict::model::WinModel;
+use crate::search::SearchIndex;
+use crate::store::Store;
+
+/// The labelled sales sentences the heads are trained on when a workspace has
+/// none of its own. Bundled so that the binary works from any directory.
+const BUNDLED_SIGNALS: &str = include_str!("../fixtures/signals/train.tsv");
+
+/// Sentences sent to the encoder in one call: large enough to batch well,
+/// small enough for a smooth progress bar.
+const EMBED_CHUNK: usize = 256;
+
+/// What `dealsignal run` needs to know.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub workspace: PathBuf,
+    pub deals: Option<PathBuf>,
+    pub sources: Vec<PathBuf>,
+    pub model_dir: PathBuf,
+    /// Our own mail domains; the deal owners' domains are added to these.
+    pub internal_domains: Vec<String>,
+    /// The day the scores are for; features never look past it.
+    pub as_of: NaiveDate,
+    pub progress: bool,
+}
+
+/// Counts and timings of one run, for the summary and the runs table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSummary {
+    pub deals: usize,
+    pub deal_row_errors: usize,
+    pub files: usize,
+    pub bytes: u64,
+    pub messages_read: usize,
+    pub messages_new: usize,
+    pub skipped: usize,
+    pub analysed: usize,
+    pub sentences_embedded: usize,
+    pub signals: usize,
+    pub scored: usize,
+    pub seconds: BTreeMap<String, f64>,
+    pub outputs: Vec<String>,
+}
+
+/// One deal as written to `out/deals.csv` and `out/deals.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnrichedDeal {
+    pub id: String,
+    pub name: String,
+    pub account: String,
+    pub owner: String,
+    pub stage: String,
+    pub amount: Option<f64>,
+    pub outcome: Outcome,
+    pub win_probability: Option<f64>,
+    pub messages: usize,
+    pub last_contact: Option<DateTime<Utc>>,
+    pub last_customer_contact: Option<DateTime<Utc>>,
+    pub sentiment_mean: Option<f32>,
+    /// Change in sentiment per 30 days over the deal's messages (least squares).
+    pub sentiment_trend: Option<f64>,
+    pub signal_counts: BTreeMap<String, usize>,
+    pub signals: Vec<SignalEvidence>,
+    pub factors: Vec<String>,
+}
+
+/// A signal with the sentence that shows it, for the deal record.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalEvidence {
+    pub kind: SignalKind,
+    pub date: Option<DateTime<Utc>>,
+    pub sentence: String,
+    pub score: f32,
+}
+
+/// Runs every stage. `load_embedder` is called only when there is text to
+/// embed, so a rerun with nothing new never loads the model.
+pub fn run<E: Embedder>(
+    opts: &RunOptions,
+    load_embedder: impl FnOnce(&Path) -> Result<E>,
+) -> Result<(RunSummary, Vec<EnrichedDeal>)> {
+    let mut summary = RunSummary::default();
+    let mut store = Store::open(&opts.workspace)?;
+    let run_id = store.start_run("run")?;
+
+    let clock = Instant::now();
+    if let Some(path) = &opts.deals {
+        let file = ingest::read_deals(path)?;
+        for error in &file.errors {
+            tracing::warn!("skipping deal row: {error}");
+        }
+        summary.deal_row_errors = file.errors.len();
+        store.upsert_deals(&file.deals)?;
+    }
+    let deals = store.deals()?;
+    summary.deals = deals.len();
+    let internal = internal_domains(&opts.internal_domains, &deals);
+    tracing::info!(deals = deals.len(), internal = ?internal, "deals loaded");
+
+    let ingest_opts = IngestOptions {
+        internal_domains: internal.clone(),
+    };
+    let mut report = ingest::read_sources(&opts.sources, &ingest_opts)?;
+    ingest::attribute(&mut report.messages, &deals, &internal);
+    summary.files = report.files;
+    summary.bytes = report.bytes;
+    summary.messages_read = report.messages.len();
+    summary.skipped = report.skipped.len();
+    summary.messages_new = store.insert_messages(&report.messages)?;
+    summary.seconds.insert("ingest".into(), clock.elapsed().as_secs_f64());
+    tracing::info!(
+        read = summary.messages_read,
+        new = summary.messages_new,
+        skipped = summary.skipped,
+        "ingest finished"
+    );
+
+    let clock = Instant::now();
+    let mut index = SearchIndex::open_or_create(&opts.workspace.join("index"))?;
+    index.add_messages(&report.messages)?;
+    summary.seconds.insert("index".into(), clock.elapsed().as_secs_f64());
+
+    let out_dir = opts.workspace.join("out");
+    std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
+    write_skipped(&out_dir.join("skipped.tsv"), &report.skipped)?;
+    drop(report);
+
+    let clock = Instant::now();
+    let pending = store.messages_without_analysis()?;
+    if !pending.is_empty() {
+        let embedder = load_embedder(&opts.model_dir)?;
+        let heads = workspace_heads(&opts.workspace, &embedder, &mut store, opts.progress)?;
+        let (analysed, embedded) = analyse_pending(&pending, &embedder, &heads, &mut store, opts)?;
+        summary.analysed = analysed;
+        summary.sentences_embedded = embedded;
+    }
+    summary.seconds.insert("analyse".into(), clock.elapsed().as_secs_f64());
+
+    let clock = Instant::now();
+    let messages = store.messages()?;
+    let analyses = store.analyses()?;
+    summary.signals = analyses.iter().map(|a| a.signals.len()).sum();
+    let scores = score_deals(&deals, &messages, &analyses, opts.as_of)?;
+    summary.scored = scores.len();
+    store.save_scores(run_id, &scores)?;
+    summary.seconds.insert("predict".into(), clock.elapsed().as_secs_f64());
+
+    let enriched = enrich(&deals, &messages, &analyses, &scores);
+    let csv_path = out_dir.join("deals.csv");
+    let json_path = out_dir.join("deals.json");
+    write_csv(&csv_path, &enriched)?;
+    write_json(&json_path, &enriched)?;
+    summary.outputs = vec![csv_path.display().to_string(), json_path.display().to_string()];
+
+    store.finish_run(run_id, &serde_json::to_value(&summary).expect("summary serialises"))?;
+    Ok((summary, enriched))
+}
+
+/// Our side of every conversation: the domains given on the command line
+/// plus the domains of the deal owners' addresses.
+fn internal_domains(given: &[String], deals: &[Deal]) -> Vec<String> {
+    let mut domains: Vec<String> = given.iter().map(|d| d.trim().to_lowercase()).collect();
+    for deal in deals {
+        if let Some((_, domain)) = deal.owner.rsplit_once('@') {
+            domains.push(domain.trim().to_lowercase());
+        }
+    }
+    domains.sort();
+    domains.dedup();
+    domains.retain(|d| !d.is_empty());
+    domains
+}
+
+fn sentence_key(sentence: &str) -> String {
+    hex::encode(Sha256::digest(sentence.as_bytes()))
+}
+
+/// Embeds sentences, taking what the store has cached and caching the rest.
+fn embed_cached<E: Embedder>(
+    sentences: &[String],
+    embedder: &E,
+    store: &mut Store,
+    progress: &ProgressBar,
+) -> Result<(HashMap<String, Vec<f32>>, usize)> {
+    let keys: Vec<String> = sentences.iter().map(|s| sentence_key(s)).collect();
+    let cached = store.cached_embeddings(&keys)?;
+    let mut out = HashMap::with_capacity(sentences.len());
+    let mut missing = Vec::new();
+    for (sentence, key) in sentences.iter().zip(&keys) {
+        match cached.get(key) {
+            Some(vector) => {
+                out.insert(sentence.clone(), vector.clone());
+            }
+            None => missing.push(sentence.as_str()),
+        }
+    }
+    progress.inc((sentences.len() - missing.len()) as u64);
+
+    // Similar lengths in one batch waste less work on padding.
+    missing.sort_by_key(|s| s.len());
+    for chunk in missing.chunks(EMBED_CHUNK) {
+        let vectors = embedder.embed_passages(chunk)?;
+        let to_cache: Vec<(String, Vec<f32>)> = chunk
+            .iter()
+            .zip(&vectors)
+            .map(|(s, v)| (sentence_key(s), v.clone()))
+            .collect();
+        store.cache_embeddings(&to_cache)?;
+        for (sentence, vector) in chunk.iter().zip(vectors) {
+            out.insert((*sentence).to_string(), vector);
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    Ok((out, missing.len()))
+}
+
+fn progress_bar(len: usize, label: &str, visible: bool) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    let style = ProgressStyle::with_template(
+        "{msg:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
+    )
+    .expect("progress template is valid");
+    bar.set_style(style);
+    bar.set_message(label.to_string());
+    bar
+}
+
+/// The workspace's heads, trained from the bundled sentences on first use.
+fn workspace_heads<E: Embedder>(
+    workspace: &Path,
+    embedder: &E,
+    store: &mut Store,
+    progress: bool,
+) -> Result<Heads> {
+    let stem = workspace.join("heads");
+    if stem.with_extension("json").exists() {
+        return Heads::load(&stem);
+    }
+    let examples = read_labelled(BUNDLED_SIGNALS, Path::new("fixtures/signals/train.tsv"))?;
+    let texts: Vec<String> = examples.iter().map(|e| e.text.clone()).collect();
+    let bar = progress_bar(texts.len(), "training", progress);
+    let (vectors, _) = embed_cached(&texts, embedder, store, &bar)?;
+    bar.finish_and_clear();
+    let embeddings: Vec<Vec<f32>> = texts.iter().map(|t| vectors[t].clone()).collect();
+    let heads = Heads::train(&embeddings, &examples, &TrainConfig::default())?;
+    heads.save(&stem)?;
+    tracing::info!(sentences = examples.len(), "trained signal and sentiment heads");
+    Ok(heads)
+}
+
+/// Embeds and analyses messages that have no analysis yet; returns how many
+/// messages were analysed and how many sentences went through the encoder.
+fn analyse_pending<E: Embedder>(
+    pending: &[Message],
+    embedder: &E,
+    heads: &Heads,
+    store: &mut Store,
+    opts: &RunOptions,
+) -> Result<(usize, usize)> {
+    let limits = AnalyseLimits::default();
+    let per_message = nlp::message_sentences(pending, &limits);
+    let unique: Vec<String> = per_message
+        .iter()
+        .flatten()
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    tracing::info!(messages = pending.len(), sentences = unique.len(), "analysing");
+
+    let bar = progress_bar(unique.len(), "embedding", opts.progress);
+    let (vectors, embedded) = embed_cached(&unique, embedder, store, &bar)?;
+    bar.finish_and_clear();
+
+    let analyses = nlp::analyse(pending, &per_message, &vectors, heads)?;
+    store.save_analyses(&analyses)?;
+    Ok((analyses.len(), embedded))
+}
+
+/// Trains on closed deals and scores the open ones. With too few closed deals
+/// to learn from, no deal gets a probability and the run says why.
+fn score_deals(
+    deals: &[Deal],
+    messages: &[Message],
+    analyses: &[Analysis],
+    as_of: NaiveDate,
+) -> Result<Vec<WinProbability>> {
+    let by_deal = messages_by_deal(messages);
+    let analysis_by_id: HashMap<String, &Analysis> =
+        analyses.iter().map(|a| (a.message_id.clone(), a)).collect();
+    let deal_messages = |deal: &Deal| by_deal.get(deal.id.as_str()).cloned().unwrap_or_default();
+
+    let mut train_rows = Vec::new();
+    let mut labels = Vec::new();
+    for deal in deals.iter().filter(|d| d.outcome != Outcome::Open) {
+        let msgs = deal_messages(deal);
+        let closed_on = as_of_date(deal, &msgs, as_of);
+        train_rows.push(deal_features(deal, &msgs, &analysis_by_id, closed_on));
+        labels.push(deal.outcome == Outcome::Won);
+    }
+    let model = match WinModel::train(&train_rows, &labels) {
+        Ok(model) => model,
+        Err(error) => {
+            tracing::warn!("no win probabilities this run: {error}");
+            return Ok(Vec::new());
+        }
+    };
+    tracing::info!(closed = labels.len(), features = feature_names().len(), "trained win model");
+
+    let open_rows: Vec<_> = deals
+        .iter()
+        .filter(|d| d.outcome == Outcome::Open)
+        .map(|deal| deal_features(deal, &deal_messages(deal), &analysis_by_id, as_of))
+        .collect();
+    let mut scores = model.predict(&open_rows)?;
+    for (score, row) in scores.iter_mut().zip(&open_rows) {
+        for (factor, _) in &mut score.factors {
+            let column = feature_names().iter().position(|name| name == factor);
+            if let Some(column) = column {
+                *factor = describe(factor, row.values[column]);
+            }
+        }
+    }
+    Ok(scores)
+}
+
+fn messages_by_deal(messages: &[Message]) -> HashMap<&str, Vec<&Message>> {
+    let mut by_deal: HashMap<&str, Vec<&Message>> = HashMap::new();
+    for message in messages {
+        if let Some(deal) = &message.deal_id {
+            by_deal.entry(deal.as_str()).or_default().push(message);
+        }
+    }
+    by_deal
+}
+
+/// Least-squares slope of sentiment against time, per 30 days.
+fn sentiment_slope(points: &[(f64, f32)]) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean_t = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_s = points.iter().map(|p| f64::from(p.1)).sum::<f64>() / n;
+    let var_t: f64 = points.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
+    if var_t == 0.0 {
+        return None;
+    }
+    let cov: f64 = points
+        .iter()
+        .map(|p| (p.0 - mean_t) * (f64::from(p.1) - mean_s))
+        .sum();
+    Some(cov / var_t * 30.0)
+}
+
+/// Builds the enriched deal records from what the store holds.
+pub fn enrich(
+    deals: &[Deal],
+    messages: &[Message],
+    analyses: &[Analysis],
+    scores: &[WinProbability],
+) -> Vec<EnrichedDeal> {
+    let by_deal = messages_by_deal(messages);
+    let analysis_by_id: HashMap<&str, &Analysis> =
+        analyses.iter().map(|a| (a.message_id.as_str(), a)).collect();
+    let score_by_deal: HashMap<&str, &WinProbability> =
+        scores.iter().map(|s| (s.deal_id.as_str(), s)).collect();
+
+    deals
+        .iter()
+        .map(|deal| {
+            let mut msgs = by_deal.get(deal.id.as_str()).cloned().unwrap_or_default();
+            msgs.sort_by_key(|m| m.date);
+            let last_contact = msgs.iter().filter_map(|m| m.date).max();
+            let last_customer_contact = msgs
+                .iter()
+                .filter(|m| m.direction == Direction::Inbound)
+                .filter_map(|m| m.date)
+                .max();
+
+            let mut points = Vec::new();
+            let mut signal_counts = BTreeMap::new();
+            let mut signals = Vec::new();
+            for message in &msgs {
+                let Some(analysis) = analysis_by_id.get(message.id.as_str()) else {
+                    continue;
+                };
+                if let Some(date) = message.date {
+                    if !message.new_text.trim().is_empty() {
+                        points.push((date.timestamp() as f64 / 86_400.0, analysis.sentiment));
+                    }
+                }
+                for signal in &analysis.signals {
+                    *signal_counts.entry(signal.kind.as_str().to_string()).or_insert(0) += 1;
+                    signals.push(SignalEvidence {
+                        kind: signal.kind,
+                        date: message.date,
+                        sentence: signal.sentence.clone(),
+                        score: signal.score,
+                    });
+                }
+            }
+            let sentiment_mean = (!points.is_empty())
+                .then(|| points.iter().map(|p| p.1).sum::<f32>() / points.len() as f32);
+            let score = score_by_deal.get(deal.id.as_str());
+            EnrichedDeal {
+                id: deal.id.clone(),
+                name: deal.name.clone(),
+                account: deal.account.clone(),
+                owner: deal.owner.clone(),
+                stage: deal.stage.clone(),
+                amount: deal.amount,
+                outcome: deal.outcome,
+                win_probability: score.map(|s| s.probability),
+                messages: msgs.len(),
+                last_contact,
+                last_customer_contact,
+                sentiment_mean,
+                sentiment_trend: sentiment_slope(&points),
+                signal_counts,
+                signals,
+                factors: score
+                    .map(|s| {
+                        s.factors
+                            .iter()
+                            .map(|(name, weight)| format!("{name} ({weight:+.2})"))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+fn write_skipped(path: &Path, skipped: &[ingest::Skipped]) -> Result<()> {
+    let mut text = String::from("path\toffset\treason\n");
+    for s in skipped {
+        let offset = s.source.offset.map(|o| o.to_string()).unwrap_or_default();
+        let reason = s.reason.replace(['\t', '\n'], " ");
+        text.push_str(&format!("{}\t{offset}\t{reason}\n", s.source.path));
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
+    let to_err = |e: csv::Error| Error::bad_input(path, e.to_string());
+    let mut writer = csv::Writer::from_path(path).map_err(to_err)?;
+    writer
+        .write_record([
+            "id",
+            "name",
+            "account",
+            "owner",
+            "stage",
+            "amount",
+            "outcome",
+            "win_probability",
+            "messages",
+            "last_contact",
+            "last_customer_contact",
+            "sentiment_mean",
+            "sentiment_trend_per_30d",
+            "signals",
+            "factors",
+        ])
+        .map_err(to_err)?;
+    let fmt_date = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
+    for d in deals {
+        let signals: Vec<String> =
+            d.signal_counts.iter().map(|(k, n)| format!("{k}:{n}")).collect();
+        writer
+            .write_record([
+                d.id.clone(),
+                d.name.clone(),
+                d.account.clone(),
+                d.owner.clone(),
+                d.stage.clone(),
+                d.amount.map(|a| a.to_string()).unwrap_or_default(),
+                d.outcome.as_str().to_string(),
+                d.win_probability.map(|p| format!("{p:.3}")).unwrap_or_default(),
+                d.messages.to_string(),
+                fmt_date(d.last_contact),
+                fmt_date(d.last_customer_contact),
+                d.sentiment_mean.map(|s| format!("{s:.3}")).unwrap_or_default(),
+                d.sentiment_trend.map(|s| format!("{s:.3}")).unwrap_or_default(),
+                signals.join(";"),
+                d.factors.join("; "),
+            ])
+            .map_err(to_err)?;
+    }
+    writer.flush().map_err(|e| Error::io(path, e))
+}
+
+fn write_json(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
+    let json = serde_json::to_string_pretty(deals).expect("deal records serialise");
+    std::fs::write(path, json).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_domains_count_as_internal() {
+        let deal = Deal {
+            id: "D-1".into(),
+            name: "n".into(),
+            account: "a".into(),
+            contact_domains: vec!["kund.example".into()],
+            owner: "Anna.Berg@Brightloop.example".into(),
+            stage: "Proposal".into(),
+            amount: None,
+            created: None,
+            close_date: None,
+            outcome: Outcome::Open,
+        };
+        let got = internal_domains(&["extra.example".into()], &[deal]);
+        assert_eq!(got, vec!["brightloop.example", "extra.example"]);
+    }
+
+    #[test]
+    fn sentiment_slope_is_per_thirty_days() {
+        let points = [(0.0, -0.5), (30.0, 0.0), (60.0, 0.5)];
+        let slope = sentiment_slope(&points).unwrap();
+        assert!((slope - 0.5).abs() < 1e-9, "{slope}");
+        assert_eq!(sentiment_slope(&[(1.0, 0.2)]), None);
+    }
+}
