@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 
 use dealsignal::domain::Outcome;
 use dealsignal::nlp::encoder::Encoder;
+use dealsignal::nlp::eval::evaluate;
+use dealsignal::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
 use dealsignal::pipeline::{self, EnrichedDeal, RunOptions, RunSummary};
 use dealsignal::search::SearchIndex;
 
@@ -34,7 +36,11 @@ enum Command {
         #[arg(long)]
         deals: Option<PathBuf>,
         /// Folder with e5-small-q4.bin and tokenizer.json (see scripts/fetch-model).
-        #[arg(long, env = "DEALSIGNAL_MODEL_DIR", default_value = "models/multilingual-e5-small")]
+        #[arg(
+            long,
+            env = "DEALSIGNAL_MODEL_DIR",
+            default_value = "models/multilingual-e5-small"
+        )]
         model_dir: PathBuf,
         /// Our own mail domain; repeat for several. Deal owners' domains are added.
         #[arg(long = "internal-domain")]
@@ -45,6 +51,35 @@ enum Command {
         /// mbox files, Maildir folders, .eml files or folders of call notes.
         #[arg(required = true)]
         sources: Vec<PathBuf>,
+    },
+    /// Train the signal and sentiment heads of a workspace on your own labelled
+    /// sentences (TSV: lang, labels, sentiment, text).
+    TrainSignals {
+        #[arg(long)]
+        workspace: PathBuf,
+        #[arg(
+            long,
+            env = "DEALSIGNAL_MODEL_DIR",
+            default_value = "models/multilingual-e5-small"
+        )]
+        model_dir: PathBuf,
+        /// Labelled sentences; see fixtures/signals/README.md for the format.
+        file: PathBuf,
+    },
+    /// Score the signal and sentiment heads on held-out labelled sentences.
+    Eval {
+        #[arg(
+            long,
+            env = "DEALSIGNAL_MODEL_DIR",
+            default_value = "models/multilingual-e5-small"
+        )]
+        model_dir: PathBuf,
+        /// Training sentences; default the bundled set.
+        #[arg(long)]
+        train: Option<PathBuf>,
+        /// Test sentences; default the bundled held-out set.
+        #[arg(long)]
+        test: Option<PathBuf>,
     },
     /// Search all messages: "phrases", from:, subject:, deal:, date:FROM..TO.
     Search {
@@ -113,6 +148,51 @@ fn dispatch(cli: Cli) -> Result<()> {
             print_summary(&summary, &deals)?;
             Ok(())
         }
+        Command::TrainSignals {
+            workspace,
+            model_dir,
+            file,
+        } => {
+            let examples = labelled_file(&file)?;
+            let encoder = load_encoder(&model_dir)?;
+            let heads = pipeline::train_workspace_heads(&workspace, &examples, &encoder, true)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "trained on {} sentences; thresholds:", examples.len())?;
+            for (kind, threshold) in heads.thresholds() {
+                writeln!(out, "  {:<20} {threshold:.2}", kind.as_str())?;
+            }
+            writeln!(
+                out,
+                "messages analysed before keep their old signals; a new workspace analyses all"
+            )?;
+            Ok(())
+        }
+        Command::Eval {
+            model_dir,
+            train,
+            test,
+        } => {
+            let train = match train {
+                Some(path) => labelled_file(&path)?,
+                None => read_labelled(pipeline::BUNDLED_SIGNALS, Path::new("bundled train.tsv"))?,
+            };
+            let test = match test {
+                Some(path) => labelled_file(&path)?,
+                None => read_labelled(
+                    pipeline::BUNDLED_SIGNALS_TEST,
+                    Path::new("bundled test.tsv"),
+                )?,
+            };
+            let encoder = load_encoder(&model_dir)?;
+            let texts =
+                |set: &[LabelledSentence]| set.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
+            let train_vectors = pipeline::embed_all(&encoder, &texts(&train), "train")?;
+            let heads = Heads::train(&train_vectors, &train, &TrainConfig::default())?;
+            let test_vectors = pipeline::embed_all(&encoder, &texts(&test), "test")?;
+            let report = evaluate(&heads, &test, &test_vectors)?;
+            write!(std::io::stdout().lock(), "{report}")?;
+            Ok(())
+        }
         Command::Search {
             workspace,
             limit,
@@ -120,6 +200,12 @@ fn dispatch(cli: Cli) -> Result<()> {
             query,
         } => search(&workspace, &query.join(" "), limit, json),
     }
+}
+
+fn labelled_file(path: &Path) -> Result<Vec<LabelledSentence>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading labelled sentences {}", path.display()))?;
+    Ok(read_labelled(&text, path)?)
 }
 
 fn load_encoder(dir: &Path) -> dealsignal::Result<Encoder> {
@@ -212,14 +298,21 @@ fn print_summary(summary: &RunSummary, deals: &[EnrichedDeal]) -> Result<()> {
             (Outcome::Open, None) => "-".into(),
             (closed, _) => closed.as_str().into(),
         };
-        let trend = deal.sentiment_trend.map(|t| format!("{t:+.2}")).unwrap_or("-".into());
+        let trend = deal
+            .sentiment_trend
+            .map(|t| format!("{t:+.2}"))
+            .unwrap_or("-".into());
         let last = deal
             .last_contact
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or("-".into());
         let mut signals: Vec<(&String, &usize)> = deal.signal_counts.iter().collect();
         signals.sort_by(|a, b| b.1.cmp(a.1));
-        let signals: Vec<String> = signals.iter().take(3).map(|(k, n)| format!("{k}×{n}")).collect();
+        let signals: Vec<String> = signals
+            .iter()
+            .take(3)
+            .map(|(k, n)| format!("{k}×{n}"))
+            .collect();
         writeln!(
             out,
             "{:<8} {:<24} {:<12} {:>6} {:>7} {:>11} {}",

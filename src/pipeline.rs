@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::{Analysis, Deal, Direction, Message, Outcome, SignalKind, WinProbability};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions};
-use crate::nlp::heads::{read_labelled, Heads, TrainConfig};
+use crate::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
 use crate::nlp::{self, AnalyseLimits, Embedder};
 use crate::predict::describe::describe;
 use crate::predict::features::{as_of_date, deal_features, feature_names};
@@ -27,7 +27,10 @@ use crate::store::Store;
 
 /// The labelled sales sentences the heads are trained on when a workspace has
 /// none of its own. Bundled so that the binary works from any directory.
-const BUNDLED_SIGNALS: &str = include_str!("../fixtures/signals/train.tsv");
+pub const BUNDLED_SIGNALS: &str = include_str!("../fixtures/signals/train.tsv");
+
+/// The held-out half of the bundled sentences, for `dealsignal eval`.
+pub const BUNDLED_SIGNALS_TEST: &str = include_str!("../fixtures/signals/test.tsv");
 
 /// Sentences sent to the encoder in one call: large enough to batch well,
 /// small enough for a smooth progress bar.
@@ -130,7 +133,9 @@ pub fn run<E: Embedder>(
     summary.messages_read = report.messages.len();
     summary.skipped = report.skipped.len();
     summary.messages_new = store.insert_messages(&report.messages)?;
-    summary.seconds.insert("ingest".into(), clock.elapsed().as_secs_f64());
+    summary
+        .seconds
+        .insert("ingest".into(), clock.elapsed().as_secs_f64());
     tracing::info!(
         read = summary.messages_read,
         new = summary.messages_new,
@@ -141,7 +146,9 @@ pub fn run<E: Embedder>(
     let clock = Instant::now();
     let mut index = SearchIndex::open_or_create(&opts.workspace.join("index"))?;
     index.add_messages(&report.messages)?;
-    summary.seconds.insert("index".into(), clock.elapsed().as_secs_f64());
+    summary
+        .seconds
+        .insert("index".into(), clock.elapsed().as_secs_f64());
 
     let out_dir = opts.workspace.join("out");
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
@@ -157,7 +164,9 @@ pub fn run<E: Embedder>(
         summary.analysed = analysed;
         summary.sentences_embedded = embedded;
     }
-    summary.seconds.insert("analyse".into(), clock.elapsed().as_secs_f64());
+    summary
+        .seconds
+        .insert("analyse".into(), clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
     let messages = store.messages()?;
@@ -166,16 +175,24 @@ pub fn run<E: Embedder>(
     let scores = score_deals(&deals, &messages, &analyses, opts.as_of)?;
     summary.scored = scores.len();
     store.save_scores(run_id, &scores)?;
-    summary.seconds.insert("predict".into(), clock.elapsed().as_secs_f64());
+    summary
+        .seconds
+        .insert("predict".into(), clock.elapsed().as_secs_f64());
 
     let enriched = enrich(&deals, &messages, &analyses, &scores);
     let csv_path = out_dir.join("deals.csv");
     let json_path = out_dir.join("deals.json");
     write_csv(&csv_path, &enriched)?;
     write_json(&json_path, &enriched)?;
-    summary.outputs = vec![csv_path.display().to_string(), json_path.display().to_string()];
+    summary.outputs = vec![
+        csv_path.display().to_string(),
+        json_path.display().to_string(),
+    ];
 
-    store.finish_run(run_id, &serde_json::to_value(&summary).expect("summary serialises"))?;
+    store.finish_run(
+        run_id,
+        &serde_json::to_value(&summary).expect("summary serialises"),
+    )?;
     Ok((summary, enriched))
 }
 
@@ -251,6 +268,46 @@ fn progress_bar(len: usize, label: &str, visible: bool) -> ProgressBar {
     bar
 }
 
+/// Embeds texts in chunks with a progress bar, without any cache.
+pub fn embed_all<E: Embedder>(
+    embedder: &E,
+    texts: &[String],
+    label: &str,
+) -> Result<Vec<Vec<f32>>> {
+    let bar = progress_bar(texts.len(), label, true);
+    let mut out = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(EMBED_CHUNK) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        out.extend(embedder.embed_passages(&refs)?);
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// Trains heads on labelled sentences, embedding them through the
+/// workspace's cache, and saves them as the workspace's heads.
+pub fn train_workspace_heads<E: Embedder>(
+    workspace: &Path,
+    examples: &[LabelledSentence],
+    embedder: &E,
+    progress: bool,
+) -> Result<Heads> {
+    let mut store = Store::open(workspace)?;
+    let texts: Vec<String> = examples.iter().map(|e| e.text.clone()).collect();
+    let bar = progress_bar(texts.len(), "training", progress);
+    let (vectors, _) = embed_cached(&texts, embedder, &mut store, &bar)?;
+    bar.finish_and_clear();
+    let embeddings: Vec<Vec<f32>> = texts.iter().map(|t| vectors[t].clone()).collect();
+    let heads = Heads::train(&embeddings, examples, &TrainConfig::default())?;
+    heads.save(&workspace.join("heads"))?;
+    tracing::info!(
+        sentences = examples.len(),
+        "trained signal and sentiment heads"
+    );
+    Ok(heads)
+}
+
 /// The workspace's heads, trained from the bundled sentences on first use.
 fn workspace_heads<E: Embedder>(
     workspace: &Path,
@@ -270,7 +327,10 @@ fn workspace_heads<E: Embedder>(
     let embeddings: Vec<Vec<f32>> = texts.iter().map(|t| vectors[t].clone()).collect();
     let heads = Heads::train(&embeddings, &examples, &TrainConfig::default())?;
     heads.save(&stem)?;
-    tracing::info!(sentences = examples.len(), "trained signal and sentiment heads");
+    tracing::info!(
+        sentences = examples.len(),
+        "trained signal and sentiment heads"
+    );
     Ok(heads)
 }
 
@@ -292,7 +352,11 @@ fn analyse_pending<E: Embedder>(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    tracing::info!(messages = pending.len(), sentences = unique.len(), "analysing");
+    tracing::info!(
+        messages = pending.len(),
+        sentences = unique.len(),
+        "analysing"
+    );
 
     let bar = progress_bar(unique.len(), "embedding", opts.progress);
     let (vectors, embedded) = embed_cached(&unique, embedder, store, &bar)?;
@@ -331,7 +395,11 @@ fn score_deals(
             return Ok(Vec::new());
         }
     };
-    tracing::info!(closed = labels.len(), features = feature_names().len(), "trained win model");
+    tracing::info!(
+        closed = labels.len(),
+        features = feature_names().len(),
+        "trained win model"
+    );
 
     let open_rows: Vec<_> = deals
         .iter()
@@ -387,8 +455,10 @@ pub fn enrich(
     scores: &[WinProbability],
 ) -> Vec<EnrichedDeal> {
     let by_deal = messages_by_deal(messages);
-    let analysis_by_id: HashMap<&str, &Analysis> =
-        analyses.iter().map(|a| (a.message_id.as_str(), a)).collect();
+    let analysis_by_id: HashMap<&str, &Analysis> = analyses
+        .iter()
+        .map(|a| (a.message_id.as_str(), a))
+        .collect();
     let score_by_deal: HashMap<&str, &WinProbability> =
         scores.iter().map(|s| (s.deal_id.as_str(), s)).collect();
 
@@ -417,7 +487,9 @@ pub fn enrich(
                     }
                 }
                 for signal in &analysis.signals {
-                    *signal_counts.entry(signal.kind.as_str().to_string()).or_insert(0) += 1;
+                    *signal_counts
+                        .entry(signal.kind.as_str().to_string())
+                        .or_insert(0) += 1;
                     signals.push(SignalEvidence {
                         kind: signal.kind,
                         date: message.date,
@@ -492,8 +564,11 @@ fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
         .map_err(to_err)?;
     let fmt_date = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
     for d in deals {
-        let signals: Vec<String> =
-            d.signal_counts.iter().map(|(k, n)| format!("{k}:{n}")).collect();
+        let signals: Vec<String> = d
+            .signal_counts
+            .iter()
+            .map(|(k, n)| format!("{k}:{n}"))
+            .collect();
         writer
             .write_record([
                 d.id.clone(),
@@ -503,12 +578,18 @@ fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
                 d.stage.clone(),
                 d.amount.map(|a| a.to_string()).unwrap_or_default(),
                 d.outcome.as_str().to_string(),
-                d.win_probability.map(|p| format!("{p:.3}")).unwrap_or_default(),
+                d.win_probability
+                    .map(|p| format!("{p:.3}"))
+                    .unwrap_or_default(),
                 d.messages.to_string(),
                 fmt_date(d.last_contact),
                 fmt_date(d.last_customer_contact),
-                d.sentiment_mean.map(|s| format!("{s:.3}")).unwrap_or_default(),
-                d.sentiment_trend.map(|s| format!("{s:.3}")).unwrap_or_default(),
+                d.sentiment_mean
+                    .map(|s| format!("{s:.3}"))
+                    .unwrap_or_default(),
+                d.sentiment_trend
+                    .map(|s| format!("{s:.3}"))
+                    .unwrap_or_default(),
                 signals.join(";"),
                 d.factors.join("; "),
             ])

@@ -64,20 +64,35 @@ fn run_on_sample_enriches_every_deal_and_scores_open_ones() {
     let json = std::fs::read_to_string(workspace.join("out/deals.json")).unwrap();
     let enriched: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
     assert_eq!(enriched.len(), input.len(), "one enriched record per deal");
-    assert_eq!(deals_in_csv(&workspace.join("out/deals.csv")).len(), input.len());
+    assert_eq!(
+        deals_in_csv(&workspace.join("out/deals.csv")).len(),
+        input.len()
+    );
 
     let open: Vec<_> = enriched.iter().filter(|d| d["outcome"] == "open").collect();
     assert!(!open.is_empty(), "the sample has open deals");
     for deal in &open {
-        let p = deal["win_probability"].as_f64().expect("open deals get a probability");
+        let p = deal["win_probability"]
+            .as_f64()
+            .expect("open deals get a probability");
         assert!(p > 0.0 && p < 1.0, "{p}");
         assert!(deal["messages"].as_u64().unwrap() > 0, "{}", deal["id"]);
     }
-    let with_mail = enriched.iter().filter(|d| d["last_contact"].is_string()).count();
-    assert_eq!(with_mail, input.len(), "every sample deal has attributed mail");
+    let with_mail = enriched
+        .iter()
+        .filter(|d| d["last_contact"].is_string())
+        .count();
+    assert_eq!(
+        with_mail,
+        input.len(),
+        "every sample deal has attributed mail"
+    );
 
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("P(WIN)"), "summary table printed:\n{stdout}");
+    assert!(
+        stdout.contains("P(WIN)"),
+        "summary table printed:\n{stdout}"
+    );
 }
 
 #[test]
@@ -90,8 +105,14 @@ fn rerun_over_the_same_sources_adds_nothing_and_gives_the_same_scores() {
 
     let second_run = run_sample(&workspace, &model);
     let stdout = String::from_utf8_lossy(&second_run.stdout);
-    assert!(stdout.contains("(0 new,"), "nothing new on rerun:\n{stdout}");
-    assert!(stdout.contains(" 0 analysed"), "nothing re-analysed:\n{stdout}");
+    assert!(
+        stdout.contains("(0 new,"),
+        "nothing new on rerun:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(" 0 analysed"),
+        "nothing re-analysed:\n{stdout}"
+    );
     let second = std::fs::read_to_string(workspace.join("out/deals.json")).unwrap();
     assert_eq!(first, second);
 }
@@ -133,13 +154,18 @@ fn phrase_search_finds_the_call_note_it_was_taken_from() {
         "--json",
         &phrase,
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let hits: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(
-        hits.iter().any(|h| h["deal"].as_str().map(str::to_lowercase) == Some(deal.to_lowercase())),
+        hits.iter()
+            .any(|h| h["deal"].as_str().map(str::to_lowercase) == Some(deal.to_lowercase())),
         "{phrase} should find a hit of deal {deal}: {hits:?}"
     );
 }
@@ -166,7 +192,11 @@ fn a_broken_message_is_reported_with_its_offset_and_the_rest_is_kept() {
         model.to_str().unwrap(),
         mbox.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1 messages read"), "{stdout}");
 
@@ -192,13 +222,21 @@ fn missing_model_is_a_clear_error() {
     ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("fetch-model") && stderr.contains("nowhere"), "{stderr}");
+    assert!(
+        stderr.contains("fetch-model") && stderr.contains("nowhere"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn search_without_a_workspace_says_what_to_run() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dealsignal(&["search", "--workspace", dir.path().to_str().unwrap(), "budget"]);
+    let out = dealsignal(&[
+        "search",
+        "--workspace",
+        dir.path().to_str().unwrap(),
+        "budget",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("dealsignal run"));
 }

@@ -70,7 +70,10 @@ pub fn read_labelled(tsv: &str, origin: &Path) -> Result<Vec<LabelledSentence>> 
         };
         let cols: Vec<&str> = line.splitn(4, '\t').collect();
         let [lang, labels, sentiment, text] = cols[..] else {
-            return Err(bad(format!("expected 4 tab-separated columns, got {}", cols.len())));
+            return Err(bad(format!(
+                "expected 4 tab-separated columns, got {}",
+                cols.len()
+            )));
         };
         let labels = parse_labels(labels).map_err(&bad)?;
         let sentiment = Sentiment::parse(sentiment)
@@ -195,10 +198,8 @@ impl Heads {
         };
         let mut optimizer = candle_nn::AdamW::new(heads.varmap.all_vars(), params)?;
         for _ in 0..config.epochs {
-            let signal_loss = loss::binary_cross_entropy_with_logit(
-                &heads.signal.forward(&x)?,
-                &signal_target,
-            )?;
+            let signal_loss =
+                loss::binary_cross_entropy_with_logit(&heads.signal.forward(&x)?, &signal_target)?;
             let sentiment_loss =
                 loss::cross_entropy(&heads.sentiment.forward(&x)?, &sentiment_target)?;
             optimizer.backward_step(&(signal_loss + sentiment_loss)?)?;
@@ -251,7 +252,10 @@ impl Heads {
     }
 
     pub fn thresholds(&self) -> impl Iterator<Item = (SignalKind, f32)> + '_ {
-        SignalKind::ALL.iter().copied().zip(self.thresholds.iter().copied())
+        SignalKind::ALL
+            .iter()
+            .copied()
+            .zip(self.thresholds.iter().copied())
     }
 
     /// Saves weights as `<stem>.safetensors` and thresholds as `<stem>.json`.
@@ -263,7 +267,10 @@ impl Heads {
         })?;
         let meta = HeadsMeta {
             dim: self.dim,
-            signals: SignalKind::ALL.iter().map(|k| k.as_str().to_string()).collect(),
+            signals: SignalKind::ALL
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect(),
             thresholds: self.thresholds.clone(),
         };
         let meta_path = stem.with_extension("json");
@@ -275,8 +282,8 @@ impl Heads {
     pub fn load(stem: &Path) -> Result<Heads> {
         let meta_path = stem.with_extension("json");
         let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
-        let meta: HeadsMeta = serde_json::from_str(&text)
-            .map_err(|e| Error::bad_input(&meta_path, e.to_string()))?;
+        let meta: HeadsMeta =
+            serde_json::from_str(&text).map_err(|e| Error::bad_input(&meta_path, e.to_string()))?;
         let names: Vec<&str> = SignalKind::ALL.iter().map(|k| k.as_str()).collect();
         if meta.signals != names {
             return Err(Error::bad_input(
@@ -327,7 +334,10 @@ fn signal_targets(examples: &[LabelledSentence], rows: &[usize]) -> Result<Tenso
     let mut flat = vec![0f32; rows.len() * kinds];
     for (r, &i) in rows.iter().enumerate() {
         for label in &examples[i].labels {
-            let k = SignalKind::ALL.iter().position(|kind| kind == label).unwrap_or(0);
+            let k = SignalKind::ALL
+                .iter()
+                .position(|kind| kind == label)
+                .unwrap_or(0);
             flat[r * kinds + k] = 1.0;
         }
     }
@@ -381,15 +391,19 @@ mod tests {
 
     #[test]
     fn labelled_file_errors_name_the_line() {
-        let tsv = "lang\tlabels\tsentiment\ttext\nen\tnone\tneutral\tHello\nen\tbudget\tneutral\tX\n";
-        let err = read_labelled(tsv, Path::new("train.tsv")).unwrap_err().to_string();
+        let tsv =
+            "lang\tlabels\tsentiment\ttext\nen\tnone\tneutral\tHello\nen\tbudget\tneutral\tX\n";
+        let err = read_labelled(tsv, Path::new("train.tsv"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("train.tsv") && err.contains("line 3"), "{err}");
         assert!(err.contains("budget"), "{err}");
     }
 
     #[test]
     fn labelled_file_reads_multi_labels() {
-        let tsv = "en\tdemo_request,competitor_mention\tpositive\tCan we see a demo? We also use Acme.";
+        let tsv =
+            "en\tdemo_request,competitor_mention\tpositive\tCan we see a demo? We also use Acme.";
         let got = read_labelled(tsv, Path::new("x.tsv")).unwrap();
         assert_eq!(
             got[0].labels,
@@ -413,8 +427,16 @@ mod tests {
             v[0] = if has_budget { 1.0 } else { -1.0 };
             v[1] = if positive { 1.0 } else { -1.0 };
             embeddings.push(v);
-            let labels = if has_budget { vec![SignalKind::BudgetApproved] } else { vec![] };
-            let tone = if positive { Sentiment::Positive } else { Sentiment::Negative };
+            let labels = if has_budget {
+                vec![SignalKind::BudgetApproved]
+            } else {
+                vec![]
+            };
+            let tone = if positive {
+                Sentiment::Positive
+            } else {
+                Sentiment::Negative
+            };
             examples.push(example(&labels, tone, &format!("sentence {i}")));
         }
         let heads = Heads::train(&embeddings, &examples, &TrainConfig::default()).unwrap();
@@ -426,18 +448,26 @@ mod tests {
         probe_no[0] = -0.9;
         probe_no[1] = -0.8;
         let got = heads.predict(&[probe_yes, probe_no]).unwrap();
-        assert!(got[0].signals.iter().any(|(k, _)| *k == SignalKind::BudgetApproved));
+        assert!(got[0]
+            .signals
+            .iter()
+            .any(|(k, _)| *k == SignalKind::BudgetApproved));
         assert!(got[1].signals.is_empty(), "{:?}", got[1].signals);
         assert!(got[0].polarity() > 0.5 && got[1].polarity() < -0.5);
     }
 
     #[test]
     fn saved_heads_predict_the_same() {
-        let embeddings: Vec<Vec<f32>> =
-            (0..40).map(|i| vec![(i % 2) as f32, 1.0 - (i % 2) as f32, 0.3]).collect();
+        let embeddings: Vec<Vec<f32>> = (0..40)
+            .map(|i| vec![(i % 2) as f32, 1.0 - (i % 2) as f32, 0.3])
+            .collect();
         let examples: Vec<_> = (0..40)
             .map(|i| {
-                let labels = if i % 2 == 1 { vec![SignalKind::Delay] } else { vec![] };
+                let labels = if i % 2 == 1 {
+                    vec![SignalKind::Delay]
+                } else {
+                    vec![]
+                };
                 example(&labels, Sentiment::Neutral, &format!("s{i}"))
             })
             .collect();
@@ -446,7 +476,10 @@ mod tests {
         let stem = dir.path().join("heads");
         heads.save(&stem).unwrap();
         let loaded = Heads::load(&stem).unwrap();
-        assert_eq!(heads.predict(&embeddings).unwrap(), loaded.predict(&embeddings).unwrap());
+        assert_eq!(
+            heads.predict(&embeddings).unwrap(),
+            loaded.predict(&embeddings).unwrap()
+        );
     }
 
     #[test]

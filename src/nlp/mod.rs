@@ -7,6 +7,7 @@
 //! [`Analysis`] per message, which the store keeps and the predictor reads.
 
 pub mod encoder;
+pub mod eval;
 pub mod heads;
 pub mod q4file;
 pub mod text;

@@ -144,7 +144,14 @@ mod tests {
     #[test]
     fn list_items_are_separate_sentences() {
         let got = sentences("Next steps:\n- legal review of the DPA\n- pilot in March\n");
-        assert_eq!(got, vec!["Next steps:", "- legal review of the DPA", "- pilot in March"]);
+        assert_eq!(
+            got,
+            vec![
+                "Next steps:",
+                "- legal review of the DPA",
+                "- pilot in March"
+            ]
+        );
     }
 
     #[test]
