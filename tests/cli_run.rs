@@ -36,7 +36,7 @@ fn run_sample(workspace: &Path, model: &Path) -> Output {
         "--deals",
         sample("deals.csv").to_str().unwrap(),
         "--as-of",
-        "2026-12-01",
+        "2026-03-20",
         sample("mail").to_str().unwrap(),
         sample("notes").to_str().unwrap(),
     ]);

@@ -77,7 +77,12 @@ pub fn read_sources(paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestRep
     };
     for root in paths {
         std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
-        let walk = WalkDir::new(root).sort_by_file_name();
+        // Hidden files and folders (.keep, .DS_Store, a .notmuch database)
+        // are never mail; Maildir readers skip them by convention too.
+        let walk = WalkDir::new(root)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
         for entry in walk {
             match entry {
                 Ok(entry) if entry.file_type().is_file() => reader.read_file(entry.path()),
