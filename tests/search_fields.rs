@@ -82,7 +82,11 @@ fn mailbox() -> Mailbox {
     sv.deal_id = Some("D-1".to_string());
     sv.date = Some(at(2024, 1, 10));
 
-    let mut de = message("de1", "Angebot", "Die Verträge liegen der Rechtsabteilung vor.");
+    let mut de = message(
+        "de1",
+        "Angebot",
+        "Die Verträge liegen der Rechtsabteilung vor.",
+    );
     de.from = "jonas@beispiel.example".to_string();
     de.cc = vec!["chef@beispiel.example".to_string()];
     de.deal_id = Some("D-2".to_string());
@@ -105,14 +109,22 @@ fn mailbox() -> Mailbox {
 
     let analyses = vec![
         analysis("sv1", "sv", 0.6, &[SignalKind::ContractStep]),
-        analysis("de1", "de", -0.5, &[SignalKind::Delay, SignalKind::Objection]),
+        analysis(
+            "de1",
+            "de",
+            -0.5,
+            &[SignalKind::Delay, SignalKind::Objection],
+        ),
         analysis("en1", "en", 0.1, &[SignalKind::BudgetApproved]),
         analysis("fr1", "fr", 0.0, &[]),
     ];
     Mailbox {
         messages: vec![sv, de, en, fr],
         analyses,
-        deals: vec![deal("D-1", "Nordbolag AB", "Eva Berg"), deal("D-2", "Beispiel GmbH", "Tom Hall")],
+        deals: vec![
+            deal("D-1", "Nordbolag AB", "Eva Berg"),
+            deal("D-2", "Beispiel GmbH", "Tom Hall"),
+        ],
         attachments: vec!["avtal.pdf".to_string()],
     }
 }
@@ -131,7 +143,11 @@ fn index_of(mailbox: &Mailbox) -> (tempfile::TempDir, SearchIndex) {
                 .iter()
                 .find(|d| Some(&d.id) == m.deal_id.as_ref()),
             thread_id: None,
-            attachments: if m.id == "sv1" { &mailbox.attachments } else { &[] },
+            attachments: if m.id == "sv1" {
+                &mailbox.attachments
+            } else {
+                &[]
+            },
         })
         .collect();
     index.index(&docs).unwrap();
@@ -322,7 +338,10 @@ fn thread_grouping_returns_one_hit_per_thread_with_counts() {
     };
     let hits = index.search_with("kind:email", &options).unwrap();
     assert_eq!(hits.len(), 2, "sv1 and its reply en1 are one thread");
-    let thread = hits.iter().find(|h| h.thread_id == "sv1").expect("sv1 thread");
+    let thread = hits
+        .iter()
+        .find(|h| h.thread_id == "sv1")
+        .expect("sv1 thread");
     let summary = thread.thread.expect("grouped hits carry counts");
     assert_eq!((summary.matched, summary.total), (2, 2));
 
@@ -378,7 +397,10 @@ fn deleted_source_files_are_removed_from_the_index() {
     let mut index = SearchIndex::open_or_create(&dir.path().join("index")).unwrap();
     index.add_messages(&[kept, gone]).unwrap();
     std::fs::remove_file(&gone_path).unwrap();
-    assert_eq!(index.remove_missing_sources().unwrap(), vec!["gone".to_string()]);
+    assert_eq!(
+        index.remove_missing_sources().unwrap(),
+        vec!["gone".to_string()]
+    );
     assert_eq!(index.num_messages(), 1);
 }
 

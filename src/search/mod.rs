@@ -49,6 +49,11 @@ const WRITER_MEMORY_BYTES: usize = 64_000_000;
 /// Longest snippet shown per hit, in characters.
 const SNIPPET_CHARS: usize = 160;
 
+/// Longest stretch of a body the snippet generator reads. It tokenizes
+/// all it is given, so a pasted 1 MB report would cost every search that
+/// shows it; a match further in falls back to the start of the body.
+const SNIPPET_SCAN_BYTES: usize = 32 * 1024;
+
 /// Most matching messages looked at when hits are grouped by thread; a
 /// thread whose every match ranks below this many is not shown.
 const THREAD_CANDIDATES: usize = 10_000;
@@ -599,6 +604,11 @@ impl<'a> Snippets<'a> {
     }
 
     fn render(&mut self, body: &str, language: &str) -> Result<String> {
+        let mut end = body.len().min(SNIPPET_SCAN_BYTES);
+        while !body.is_char_boundary(end) {
+            end -= 1;
+        }
+        let body = &body[..end];
         if self.exact.is_none() {
             self.exact = Some(self.generator(self.fields.body)?);
         }
