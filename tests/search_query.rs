@@ -235,6 +235,7 @@ fn ansi_highlight_is_used_only_when_asked() {
     let options = SearchOptions {
         limit: 5,
         highlight: Highlight::AnsiBold,
+        ..SearchOptions::default()
     };
     let hits = index.search_with("board", &options).unwrap();
     assert!(hits[0].snippet.contains("\u{1b}[1mboard\u{1b}[0m"));
