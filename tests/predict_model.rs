@@ -97,8 +97,8 @@ fn contributions_sum_to_the_log_odds() {
         let sum: f64 = contribs.iter().sum();
         // forust accumulates Shapley paths in f32.
         assert!((sum - score).abs() < 1e-4, "sum {sum} vs log-odds {score}");
-        let sigmoid = 1.0 / (1.0 + (-score).exp());
-        assert!((p.probability - sigmoid).abs() < 1e-9);
+        let calibrated = model.calibration().apply(*score);
+        assert!((p.probability - calibrated).abs() < 1e-9);
     }
 }
 
@@ -172,4 +172,42 @@ fn four_deals_train_without_an_honest_auc_when_one_outcome_is_single() {
     assert_eq!(model.metrics().cv_auc, None);
     let p = model.predict(&rows).unwrap();
     assert!(p.iter().all(|p| p.probability > 0.0 && p.probability < 1.0));
+}
+
+#[test]
+fn calibration_is_chosen_on_held_out_scores_and_saved() {
+    let (rows, labels) = synthetic_deals(300, 10);
+    let model = WinModel::train(&rows, &labels).unwrap();
+    let choice = model
+        .metrics()
+        .calibration
+        .clone()
+        .expect("a k-fold pass on 300 deals");
+    let candidates = [
+        Some(choice.uncalibrated_log_loss),
+        choice.platt_log_loss,
+        choice.isotonic_log_loss,
+    ];
+    let best = candidates
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let chosen = match choice.calibration.method() {
+        "none" => Some(choice.uncalibrated_log_loss),
+        "platt" => choice.platt_log_loss,
+        _ => choice.isotonic_log_loss,
+    };
+    assert_eq!(chosen, Some(best), "{choice:?}");
+    assert_eq!(model.calibration(), &choice.calibration);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("win_model.json");
+    model.save(&path).unwrap();
+    let json = std::fs::read_to_string(&path).unwrap();
+    assert!(json.contains(&format!("\"method\":\"{}\"", choice.calibration.method())));
+    assert_eq!(
+        WinModel::load(&path).unwrap().calibration(),
+        model.calibration()
+    );
 }

@@ -17,6 +17,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use super::calibrate::{Calibration, CalibrationChoice};
 use super::features::{feature_names, FeatureRow};
 use crate::domain::WinProbability;
 use crate::error::{Error, Result};
@@ -107,6 +108,10 @@ pub struct TrainMetrics {
     pub folds: usize,
     /// Wall time of the final fit, without the k-fold pass.
     pub train_seconds: f64,
+    /// Held-out log-loss of each calibration tried on the out-of-fold
+    /// scores, and the one chosen; `None` without a k-fold pass.
+    #[serde(default)]
+    pub calibration: Option<CalibrationChoice>,
 }
 
 /// A trained won-versus-lost model with the names of the columns it reads.
@@ -116,6 +121,10 @@ pub struct WinModel {
     config: TrainConfig,
     metrics: TrainMetrics,
     booster: GradientBooster,
+    /// Fitted on out-of-fold scores; [`Calibration::None`] for a model saved
+    /// before calibration existed or trained without a k-fold pass.
+    #[serde(default)]
+    calibration: Calibration,
 }
 
 impl std::fmt::Debug for WinModel {
@@ -142,7 +151,9 @@ impl WinModel {
         )
     }
 
-    /// Win probabilities with the three strongest factors for and against.
+    /// Calibrated win probabilities with the three strongest factors for
+    /// and against (factors stay in raw log-odds: calibration is monotone
+    /// and does not change which way a factor pushes).
     pub fn predict(&self, rows: &[FeatureRow]) -> Result<Vec<WinProbability>> {
         let contributions = self.contributions(rows)?;
         let log_odds = self.log_odds(rows)?;
@@ -150,7 +161,7 @@ impl WinModel {
         Ok(scored
             .map(|((row, contribs), score)| WinProbability {
                 deal_id: row.deal_id.clone(),
-                probability: probability(score),
+                probability: self.calibration.apply(score),
                 factors: self.factors(&contribs),
             })
             .collect())
@@ -200,6 +211,17 @@ impl WinModel {
             });
         }
         Ok(model)
+    }
+
+    /// Probabilities straight from the raw score, before calibration; for
+    /// reports that show what calibration changed.
+    pub fn uncalibrated_probabilities(&self, rows: &[FeatureRow]) -> Result<Vec<f64>> {
+        Ok(self.log_odds(rows)?.into_iter().map(probability).collect())
+    }
+
+    /// How raw scores are turned into the probabilities of [`WinModel::predict`].
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
     }
 
     pub fn metrics(&self) -> &TrainMetrics {
@@ -259,15 +281,24 @@ pub fn train_with(
     let train_seconds = started.elapsed().as_secs_f64();
 
     let folds = MAX_FOLDS.min(n_won.min(rows.len() - n_won));
-    let (cv_auc, cv_log_loss) = if folds >= 2 {
+    let (cv_auc, cv_log_loss, choice) = if folds >= 2 {
         let scores = out_of_fold_scores(rows, labels, names.len(), config, folds)?;
         let probabilities: Vec<f64> = scores.iter().map(|s| probability(*s)).collect();
+        let choice = Calibration::choose(&scores, labels, config.seed);
+        tracing::info!(
+            method = choice.calibration.method(),
+            uncalibrated = choice.uncalibrated_log_loss,
+            platt = ?choice.platt_log_loss,
+            isotonic = ?choice.isotonic_log_loss,
+            "win model calibration chosen by held-out log-loss"
+        );
         (
             Some(auc(&scores, labels)),
             Some(log_loss(&probabilities, labels)),
+            Some(choice),
         )
     } else {
-        (None, None)
+        (None, None, None)
     };
 
     let mut model = WinModel {
@@ -281,8 +312,10 @@ pub fn train_with(
             cv_log_loss,
             folds: if folds >= 2 { folds } else { 0 },
             train_seconds,
+            calibration: choice.clone(),
         },
         booster,
+        calibration: choice.map(|c| c.calibration).unwrap_or_default(),
     };
     let in_sample = model.log_odds(rows)?;
     model.metrics.in_sample_auc = auc(&in_sample, labels);
@@ -366,7 +399,7 @@ fn out_of_fold_scores(
 
 /// Fold number per deal: each outcome shuffled (fixed seed) and dealt
 /// round-robin, so every fold holds both outcomes in their overall share.
-fn stratified_folds(labels: &[bool], folds: usize, seed: u64) -> Vec<usize> {
+pub(crate) fn stratified_folds(labels: &[bool], folds: usize, seed: u64) -> Vec<usize> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut fold_of = vec![0; labels.len()];
     for class in [true, false] {
