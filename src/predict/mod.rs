@@ -7,12 +7,17 @@
 //! gradient-boosted [`WinModel`], and [`describe`] puts a factor in words
 //! for the people reading the forecast.
 
+pub mod baseline;
 pub mod calibrate;
 pub mod describe;
 pub mod features;
 pub mod model;
 
+pub use baseline::LogisticModel;
 pub use calibrate::{Calibration, CalibrationChoice};
 pub use describe::describe;
 pub use features::{as_of_date, deal_features, feature_descriptions, feature_names, FeatureRow};
-pub use model::{auc, log_loss, train_with, TrainConfig, TrainMetrics, WinModel};
+pub use model::{
+    auc, log_loss, train_with, ModelChoice, ModelKind, TrainConfig, TrainMetrics, WinModel,
+    MIN_DEALS_PER_FEATURE,
+};
