@@ -12,6 +12,7 @@ pub mod calibrate;
 pub mod describe;
 pub mod features;
 pub mod model;
+pub mod validate;
 
 pub use baseline::LogisticModel;
 pub use calibrate::{Calibration, CalibrationChoice};
@@ -20,4 +21,8 @@ pub use features::{as_of_date, deal_features, feature_descriptions, feature_name
 pub use model::{
     auc, log_loss, train_with, ModelChoice, ModelKind, TrainConfig, TrainMetrics, WinModel,
     MIN_DEALS_PER_FEATURE,
+};
+pub use validate::{
+    brier, reliability_table, time_split_report, time_split_report_with, ModelValidation,
+    ReliabilityBin, Scores, ValidationReport,
 };
