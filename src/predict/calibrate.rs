@@ -126,6 +126,14 @@ impl Calibration {
                 break;
             }
         }
+        // A falling slope would turn the ranking upside down: it only fits a
+        // model whose held-out scores are noise. The honest answer then is
+        // the base rate for every deal.
+        if a < 0.0 {
+            let won: f64 = targets.iter().sum();
+            a = 0.0;
+            b = (won / (targets.len() as f64 - won)).ln();
+        }
         Calibration::Platt {
             slope: a,
             intercept: b,
@@ -296,6 +304,19 @@ mod tests {
         };
         assert!((slope - 1.0 / 3.0).abs() < 0.05, "slope {slope}");
         assert!(intercept.abs() < 0.1, "intercept {intercept}");
+    }
+
+    #[test]
+    fn platt_never_inverts_the_ranking() {
+        let (scores, labels) = overconfident(500, 4);
+        let inverted: Vec<bool> = labels.iter().map(|l| !l).collect();
+        let calibration = Calibration::fit_platt(&scores, &inverted);
+        let Calibration::Platt { slope, .. } = calibration else {
+            panic!("Platt fit returned another method");
+        };
+        assert_eq!(slope, 0.0);
+        let rate = inverted.iter().filter(|l| **l).count() as f64 / 500.0;
+        assert!((calibration.apply(3.0) - rate).abs() < 0.01);
     }
 
     #[test]
