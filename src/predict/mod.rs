@@ -13,6 +13,7 @@ pub mod describe;
 pub mod features;
 pub mod model;
 pub mod validate;
+pub mod warnings;
 
 pub use baseline::LogisticModel;
 pub use calibrate::{Calibration, CalibrationChoice};
@@ -26,3 +27,4 @@ pub use validate::{
     brier, reliability_table, time_split_report, time_split_report_with, ModelValidation,
     ReliabilityBin, Scores, ValidationReport,
 };
+pub use warnings::{deal_warnings, Severity, Warning, WarningConfig, WarningKind};
