@@ -11,6 +11,7 @@ pub mod baseline;
 pub mod calibrate;
 pub mod describe;
 pub mod features;
+pub mod forecast;
 pub mod model;
 pub mod validate;
 pub mod warnings;
@@ -19,6 +20,9 @@ pub use baseline::LogisticModel;
 pub use calibrate::{Calibration, CalibrationChoice};
 pub use describe::describe;
 pub use features::{as_of_date, deal_features, feature_descriptions, feature_names, FeatureRow};
+pub use forecast::{
+    backtest, forecast_by_quarter, BacktestQuarter, ForecastConfig, Quarter, QuarterForecast,
+};
 pub use model::{
     auc, log_loss, train_with, ModelChoice, ModelKind, TrainConfig, TrainMetrics, WinModel,
     MIN_DEALS_PER_FEATURE,
