@@ -74,8 +74,9 @@ impl LogisticModel {
                 }
             }
             for a in 0..dim {
-                for b in 0..a {
-                    hessian[b][a] = hessian[a][b];
+                let row = hessian[a].clone();
+                for (b, value) in row.iter().enumerate().take(a) {
+                    hessian[b][a] = *value;
                 }
                 let penalty = if a < width { l2 } else { 1e-9 };
                 gradient[a] += if a < width { l2 * theta[a] } else { 0.0 };
@@ -174,8 +175,9 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         b.swap(col, pivot);
         for row in col + 1..n {
             let factor = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= factor * a[col][k];
+            let pivot_row = a[col].clone();
+            for (cell, p) in a[row].iter_mut().zip(&pivot_row).skip(col) {
+                *cell -= factor * p;
             }
             b[row] -= factor * b[col];
         }

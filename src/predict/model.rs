@@ -182,7 +182,7 @@ pub struct WinModel {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Scorer {
-    Gbm(GradientBooster),
+    Gbm(Box<GradientBooster>),
     Logistic(LogisticModel),
 }
 
@@ -490,7 +490,7 @@ fn fit(
     booster
         .fit_unweighted(&matrix, &y, None)
         .map_err(|e| Error::Predict(format!("training on {} deals failed: {e}", rows.len())))?;
-    Ok(Scorer::Gbm(booster))
+    Ok(Scorer::Gbm(Box::new(booster)))
 }
 
 /// Scores each deal with a model trained on the folds that do not hold it.

@@ -131,7 +131,10 @@ pub fn time_split_report_with(
             )));
         }
         let Some(closed) = deal.close_date else {
-            tracing::warn!(deal = %deal.id, "closed deal has no close date, left out of validation");
+            tracing::warn!(
+                deal = %deal.id,
+                "closed deal has no close date, left out of validation"
+            );
             skipped += 1;
             continue;
         };

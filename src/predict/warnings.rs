@@ -99,9 +99,12 @@ pub struct Warning {
 /// Senior titles in English, German, French and Spanish. Acronyms must be
 /// upper case ("vp" in running text is rarely a title); words may be any case.
 static SENIOR_TITLE: Lazy<Regex> = Lazy::new(|| {
-    Regex::new(
-        r"\b(?:CEO|CFO|CTO|COO|CIO|CRO|CMO|VP|SVP|EVP)\b|(?i:\b(?:chief|vice president|head of|director|directeur|directrice|directora?|direktor|chef|leiter(?:in)?|geschäftsführer(?:in)?|managing partner|president|président|presidente|founder)\b)",
-    )
+    Regex::new(concat!(
+        r"\b(?:CEO|CFO|CTO|COO|CIO|CRO|CMO|VP|SVP|EVP)\b",
+        r"|(?i:\b(?:chief|vice president|head of|director|directeur|directrice",
+        r"|directora?|direktor|chef|leiter(?:in)?|geschäftsführer(?:in)?",
+        r"|managing partner|president|président|presidente|founder)\b)",
+    ))
     .expect("the senior-title pattern is valid")
 });
 
