@@ -4,8 +4,11 @@
 //! It runs last in the pipeline, after ingest has attributed messages to
 //! deals and the NLP stage has scored them. [`features`] builds one
 //! [`FeatureRow`] per deal as of a date, [`model`] trains and applies the
-//! gradient-boosted [`WinModel`], and [`describe`] puts a factor in words
-//! for the people reading the forecast.
+//! gradient-boosted [`WinModel`] (or its [`baseline`] logistic fallback),
+//! [`calibrate`] makes its probabilities honest, [`validate`] measures both
+//! models on a time split, [`warnings`] flags deals at risk, [`forecast`]
+//! sums the probabilities into quarterly revenue, and [`describe`] puts a
+//! factor in words for the people reading the forecast.
 
 pub mod baseline;
 pub mod calibrate;
