@@ -1,7 +1,10 @@
 //! End-to-end checks of the win model on synthetic deals whose outcome
 //! depends on a known feature.
 
-use dealsignal::predict::{auc, feature_names, FeatureRow, WinModel};
+use dealsignal::predict::{
+    auc, feature_names, train_with, FeatureRow, ModelChoice, ModelKind, TrainConfig, WinModel,
+    MIN_DEALS_PER_FEATURE,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -37,10 +40,18 @@ fn synthetic_deals(n: usize, seed: u64) -> (Vec<FeatureRow>, Vec<bool>) {
     (rows, labels)
 }
 
+/// The trees, whatever the number of deals.
+fn train_gbm(rows: &[FeatureRow], labels: &[bool]) -> WinModel {
+    let mut config = TrainConfig::for_deals(rows.len());
+    config.model = ModelChoice::Gbm;
+    train_with(rows, labels, feature_names(), &config).unwrap()
+}
+
 #[test]
 fn held_out_auc_is_high_when_the_label_follows_a_feature() {
     let (rows, labels) = synthetic_deals(200, 1);
-    let model = WinModel::train(&rows[..140], &labels[..140]).unwrap();
+    let model = train_gbm(&rows[..140], &labels[..140]);
+    assert_eq!(model.kind(), ModelKind::Gbm);
 
     let predictions = model.predict(&rows[140..]).unwrap();
     let scores: Vec<f64> = predictions.iter().map(|p| p.probability).collect();
@@ -97,8 +108,8 @@ fn contributions_sum_to_the_log_odds() {
         let sum: f64 = contribs.iter().sum();
         // forust accumulates Shapley paths in f32.
         assert!((sum - score).abs() < 1e-4, "sum {sum} vs log-odds {score}");
-        let sigmoid = 1.0 / (1.0 + (-score).exp());
-        assert!((p.probability - sigmoid).abs() < 1e-9);
+        let calibrated = model.calibration().apply(*score);
+        assert!((p.probability - calibrated).abs() < 1e-9);
     }
 }
 
@@ -172,4 +183,96 @@ fn four_deals_train_without_an_honest_auc_when_one_outcome_is_single() {
     assert_eq!(model.metrics().cv_auc, None);
     let p = model.predict(&rows).unwrap();
     assert!(p.iter().all(|p| p.probability > 0.0 && p.probability < 1.0));
+}
+
+#[test]
+fn calibration_is_chosen_on_held_out_scores_and_saved() {
+    let (rows, labels) = synthetic_deals(300, 10);
+    let model = WinModel::train(&rows, &labels).unwrap();
+    let choice = model
+        .metrics()
+        .calibration
+        .clone()
+        .expect("a k-fold pass on 300 deals");
+    let candidates = [
+        Some(choice.uncalibrated_log_loss),
+        choice.platt_log_loss,
+        choice.isotonic_log_loss,
+    ];
+    let best = candidates
+        .iter()
+        .flatten()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let chosen = match choice.calibration.method() {
+        "none" => Some(choice.uncalibrated_log_loss),
+        "platt" => choice.platt_log_loss,
+        _ => choice.isotonic_log_loss,
+    };
+    assert_eq!(chosen, Some(best), "{choice:?}");
+    assert_eq!(model.calibration(), &choice.calibration);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("win_model.json");
+    model.save(&path).unwrap();
+    let json = std::fs::read_to_string(&path).unwrap();
+    assert!(json.contains(&format!("\"method\":\"{}\"", choice.calibration.method())));
+    assert_eq!(
+        WinModel::load(&path).unwrap().calibration(),
+        model.calibration()
+    );
+}
+
+#[test]
+fn too_few_deals_per_feature_fall_back_to_the_logistic_baseline() {
+    let width = feature_names().len() as f64;
+    let few = (MIN_DEALS_PER_FEATURE * width) as usize - 1;
+    let (rows, labels) = synthetic_deals(few + 1, 11);
+    let fallback = WinModel::train(&rows[..few], &labels[..few]).unwrap();
+    assert_eq!(fallback.kind(), ModelKind::Logistic);
+    let enough = WinModel::train(&rows, &labels).unwrap();
+    assert_eq!(enough.kind(), ModelKind::Gbm);
+}
+
+#[test]
+fn the_baseline_ranks_held_out_deals_and_names_the_deciding_feature() {
+    let (rows, labels) = synthetic_deals(300, 12);
+    let model = WinModel::train_baseline(&rows[..200], &labels[..200]).unwrap();
+    assert_eq!(model.kind(), ModelKind::Logistic);
+    let predictions = model.predict(&rows[200..]).unwrap();
+    let scores: Vec<f64> = predictions.iter().map(|p| p.probability).collect();
+    let held_out = auc(&scores, &labels[200..]);
+    assert!(held_out > 0.75, "baseline held-out AUC {held_out}");
+    let cv = model.metrics().cv_auc.expect("both outcomes common");
+    assert!(cv > 0.75, "baseline k-fold AUC {cv}");
+
+    // Deals far from the mean silence are decided by it.
+    let far: Vec<_> = predictions
+        .iter()
+        .zip(&rows[200..])
+        .filter(|(_, r)| (r.values[column("days_since_customer_wrote")] - 20.0).abs() > 12.0)
+        .collect();
+    assert!(!far.is_empty());
+    for (p, _) in far {
+        assert_eq!(
+            p.factors[0].0, "days_since_customer_wrote",
+            "{:?}",
+            p.factors
+        );
+    }
+}
+
+#[test]
+fn the_baseline_saves_and_loads_with_its_kind() {
+    let (rows, labels) = synthetic_deals(60, 13);
+    let model = WinModel::train_baseline(&rows, &labels).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("baseline.json");
+    model.save(&path).unwrap();
+    let loaded = WinModel::load(&path).unwrap();
+    assert_eq!(loaded.kind(), ModelKind::Logistic);
+    assert_eq!(
+        model.predict(&rows).unwrap(),
+        loaded.predict(&rows).unwrap()
+    );
 }

@@ -17,12 +17,19 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use super::baseline::LogisticModel;
+use super::calibrate::{Calibration, CalibrationChoice};
 use super::features::{feature_names, FeatureRow};
 use crate::domain::WinProbability;
 use crate::error::{Error, Result};
 
 /// Fewer closed deals than this and there is nothing to learn from.
 const MIN_DEALS: usize = 4;
+
+/// Closed deals per feature below which trees are not trusted and training
+/// falls back to the logistic baseline (the usual rule of thumb of ten
+/// events per variable, counted loosely on deals).
+pub const MIN_DEALS_PER_FEATURE: f64 = 10.0;
 
 /// Most folds of the honest AUC pass; fewer when a class is rare.
 const MAX_FOLDS: usize = 5;
@@ -48,6 +55,47 @@ pub struct TrainConfig {
     pub seed: u64,
     /// `Some(1)` trains on the calling thread; `None` uses rayon's pool.
     pub threads: Option<usize>,
+    /// Which model to fit; `Auto` picks trees only with enough deals.
+    #[serde(default)]
+    pub model: ModelChoice,
+    /// L2 penalty of the logistic baseline, on standardised weights.
+    #[serde(default = "default_logistic_l2")]
+    pub logistic_l2: f64,
+}
+
+fn default_logistic_l2() -> f64 {
+    1.0
+}
+
+/// Which model [`train_with`] fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelChoice {
+    /// Gradient-boosted trees with at least [`MIN_DEALS_PER_FEATURE`] closed
+    /// deals per feature, the logistic baseline below that.
+    #[default]
+    Auto,
+    Gbm,
+    Logistic,
+}
+
+/// Which model a trained [`WinModel`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Gradient-boosted trees (forust).
+    Gbm,
+    /// The L2 logistic-regression baseline.
+    Logistic,
+}
+
+impl ModelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Gbm => "gbm",
+            ModelKind::Logistic => "logistic",
+        }
+    }
 }
 
 impl TrainConfig {
@@ -63,6 +111,8 @@ impl TrainConfig {
                 min_leaf_weight: 1.0,
                 seed: 0,
                 threads: Some(1),
+                model: ModelChoice::Auto,
+                logistic_l2: default_logistic_l2(),
             }
         } else {
             TrainConfig {
@@ -73,6 +123,8 @@ impl TrainConfig {
                 min_leaf_weight: 5.0,
                 seed: 0,
                 threads: Some(1),
+                model: ModelChoice::Auto,
+                logistic_l2: default_logistic_l2(),
             }
         }
     }
@@ -107,6 +159,10 @@ pub struct TrainMetrics {
     pub folds: usize,
     /// Wall time of the final fit, without the k-fold pass.
     pub train_seconds: f64,
+    /// Held-out log-loss of each calibration tried on the out-of-fold
+    /// scores, and the one chosen; `None` without a k-fold pass.
+    #[serde(default)]
+    pub calibration: Option<CalibrationChoice>,
 }
 
 /// A trained won-versus-lost model with the names of the columns it reads.
@@ -115,14 +171,56 @@ pub struct WinModel {
     feature_names: Vec<String>,
     config: TrainConfig,
     metrics: TrainMetrics,
-    booster: GradientBooster,
+    scorer: Scorer,
+    /// Fitted on out-of-fold scores; [`Calibration::None`] for a model saved
+    /// before calibration existed or trained without a k-fold pass.
+    #[serde(default)]
+    calibration: Calibration,
+}
+
+/// The fitted model behind a [`WinModel`].
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Scorer {
+    Gbm(Box<GradientBooster>),
+    Logistic(LogisticModel),
+}
+
+impl Scorer {
+    fn kind(&self) -> ModelKind {
+        match self {
+            Scorer::Gbm(_) => ModelKind::Gbm,
+            Scorer::Logistic(_) => ModelKind::Logistic,
+        }
+    }
+
+    fn log_odds(&self, rows: &[FeatureRow], width: usize) -> Result<Vec<f64>> {
+        let data = column_major(rows, width)?;
+        Ok(match self {
+            Scorer::Gbm(booster) => booster.predict(&Matrix::new(&data, rows.len(), width), false),
+            Scorer::Logistic(model) => model.log_odds(rows),
+        })
+    }
+
+    fn contributions(&self, rows: &[FeatureRow], width: usize) -> Result<Vec<Vec<f64>>> {
+        let data = column_major(rows, width)?;
+        Ok(match self {
+            Scorer::Gbm(booster) => {
+                let matrix = Matrix::new(&data, rows.len(), width);
+                let flat =
+                    booster.predict_contributions(&matrix, ContributionsMethod::Shapley, false);
+                flat.chunks(width + 1).map(<[f64]>::to_vec).collect()
+            }
+            Scorer::Logistic(model) => model.contributions(rows),
+        })
+    }
 }
 
 impl std::fmt::Debug for WinModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WinModel")
             .field("features", &self.feature_names.len())
-            .field("trees", &self.booster.trees.len())
+            .field("kind", &self.scorer.kind())
             .field("metrics", &self.metrics)
             .finish()
     }
@@ -142,7 +240,17 @@ impl WinModel {
         )
     }
 
-    /// Win probabilities with the three strongest factors for and against.
+    /// Trains the logistic baseline on the deal features, with the same
+    /// k-fold pass and calibration as the trees, so the two compare fairly.
+    pub fn train_baseline(rows: &[FeatureRow], labels: &[bool]) -> Result<WinModel> {
+        let mut config = TrainConfig::for_deals(rows.len());
+        config.model = ModelChoice::Logistic;
+        train_with(rows, labels, feature_names(), &config)
+    }
+
+    /// Calibrated win probabilities with the three strongest factors for
+    /// and against (factors stay in raw log-odds: calibration is monotone
+    /// and does not change which way a factor pushes).
     pub fn predict(&self, rows: &[FeatureRow]) -> Result<Vec<WinProbability>> {
         let contributions = self.contributions(rows)?;
         let log_odds = self.log_odds(rows)?;
@@ -150,7 +258,7 @@ impl WinModel {
         Ok(scored
             .map(|((row, contribs), score)| WinProbability {
                 deal_id: row.deal_id.clone(),
-                probability: probability(score),
+                probability: self.calibration.apply(score),
                 factors: self.factors(&contribs),
             })
             .collect())
@@ -158,21 +266,19 @@ impl WinModel {
 
     /// Raw scores in log-odds, before the logistic link.
     pub fn log_odds(&self, rows: &[FeatureRow]) -> Result<Vec<f64>> {
-        let data = self.column_major(rows)?;
-        let matrix = Matrix::new(&data, rows.len(), self.feature_names.len());
-        Ok(self.booster.predict(&matrix, false))
+        self.scorer.log_odds(rows, self.feature_names.len())
     }
 
-    /// Per-row Shapley contributions in log-odds: one per feature, then the
-    /// base score last. Each row sums to [`WinModel::log_odds`].
+    /// Per-row contributions in log-odds: one per feature, then the base
+    /// score last (Shapley values for trees, weight times standardised value
+    /// for the baseline). Each row sums to [`WinModel::log_odds`].
     pub fn contributions(&self, rows: &[FeatureRow]) -> Result<Vec<Vec<f64>>> {
-        let data = self.column_major(rows)?;
-        let cols = self.feature_names.len();
-        let matrix = Matrix::new(&data, rows.len(), cols);
-        let flat = self
-            .booster
-            .predict_contributions(&matrix, ContributionsMethod::Shapley, false);
-        Ok(flat.chunks(cols + 1).map(<[f64]>::to_vec).collect())
+        self.scorer.contributions(rows, self.feature_names.len())
+    }
+
+    /// Which model this is: the trees, or the logistic fallback.
+    pub fn kind(&self) -> ModelKind {
+        self.scorer.kind()
     }
 
     /// Writes the model, its feature names and metrics as one JSON file.
@@ -193,13 +299,24 @@ impl WinModel {
             path: path.to_path_buf(),
             reason: format!("not a win model: {e}"),
         })?;
-        if model.booster.trees.is_empty() {
+        if matches!(&model.scorer, Scorer::Gbm(b) if b.trees.is_empty()) {
             return Err(Error::Model {
                 path: path.to_path_buf(),
                 reason: "the win model has no trees".into(),
             });
         }
         Ok(model)
+    }
+
+    /// Probabilities straight from the raw score, before calibration; for
+    /// reports that show what calibration changed.
+    pub fn uncalibrated_probabilities(&self, rows: &[FeatureRow]) -> Result<Vec<f64>> {
+        Ok(self.log_odds(rows)?.into_iter().map(probability).collect())
+    }
+
+    /// How raw scores are turned into the probabilities of [`WinModel::predict`].
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
     }
 
     pub fn metrics(&self) -> &TrainMetrics {
@@ -209,10 +326,6 @@ impl WinModel {
     /// The columns this model reads, in order.
     pub fn feature_names(&self) -> &[String] {
         &self.feature_names
-    }
-
-    fn column_major(&self, rows: &[FeatureRow]) -> Result<Vec<f64>> {
-        column_major(rows, self.feature_names.len())
     }
 
     /// The strongest positive and negative contributions, by size.
@@ -254,20 +367,30 @@ pub fn train_with(
         "win model training started"
     );
 
+    let kind = choose_kind(rows.len(), names.len(), config.model);
     let started = Instant::now();
-    let booster = fit(rows, labels, names.len(), config)?;
+    let scorer = fit(rows, labels, names.len(), config, kind)?;
     let train_seconds = started.elapsed().as_secs_f64();
 
     let folds = MAX_FOLDS.min(n_won.min(rows.len() - n_won));
-    let (cv_auc, cv_log_loss) = if folds >= 2 {
-        let scores = out_of_fold_scores(rows, labels, names.len(), config, folds)?;
+    let (cv_auc, cv_log_loss, choice) = if folds >= 2 {
+        let scores = out_of_fold_scores(rows, labels, names.len(), config, kind, folds)?;
         let probabilities: Vec<f64> = scores.iter().map(|s| probability(*s)).collect();
+        let choice = Calibration::choose(&scores, labels, config.seed);
+        tracing::info!(
+            method = choice.calibration.method(),
+            uncalibrated = choice.uncalibrated_log_loss,
+            platt = ?choice.platt_log_loss,
+            isotonic = ?choice.isotonic_log_loss,
+            "win model calibration chosen by held-out log-loss"
+        );
         (
             Some(auc(&scores, labels)),
             Some(log_loss(&probabilities, labels)),
+            Some(choice),
         )
     } else {
-        (None, None)
+        (None, None, None)
     };
 
     let mut model = WinModel {
@@ -281,13 +404,16 @@ pub fn train_with(
             cv_log_loss,
             folds: if folds >= 2 { folds } else { 0 },
             train_seconds,
+            calibration: choice.clone(),
         },
-        booster,
+        scorer,
+        calibration: choice.map(|c| c.calibration).unwrap_or_default(),
     };
     let in_sample = model.log_odds(rows)?;
     model.metrics.in_sample_auc = auc(&in_sample, labels);
     tracing::info!(
         deals = rows.len(),
+        model = kind.as_str(),
         seconds = train_seconds,
         in_sample_auc = model.metrics.in_sample_auc,
         cv_auc = ?model.metrics.cv_auc,
@@ -321,12 +447,42 @@ fn check_training_set(rows: &[FeatureRow], labels: &[bool], width: usize) -> Res
     column_major(rows, width).map(|_| ())
 }
 
+/// The model to fit for `n` deals of `width` features.
+fn choose_kind(n: usize, width: usize, choice: ModelChoice) -> ModelKind {
+    match choice {
+        ModelChoice::Gbm => ModelKind::Gbm,
+        ModelChoice::Logistic => ModelKind::Logistic,
+        ModelChoice::Auto => {
+            let per_feature = n as f64 / width.max(1) as f64;
+            if per_feature >= MIN_DEALS_PER_FEATURE {
+                ModelKind::Gbm
+            } else {
+                tracing::warn!(
+                    deals = n,
+                    features = width,
+                    per_feature,
+                    needed = MIN_DEALS_PER_FEATURE,
+                    "TOO FEW CLOSED DEALS for gradient-boosted trees: {n} deals for {width} \
+                     features ({per_feature:.1} per feature, {MIN_DEALS_PER_FEATURE} needed); \
+                     falling back to the logistic-regression baseline"
+                );
+                ModelKind::Logistic
+            }
+        }
+    }
+}
+
 fn fit(
     rows: &[FeatureRow],
     labels: &[bool],
     width: usize,
     config: &TrainConfig,
-) -> Result<GradientBooster> {
+    kind: ModelKind,
+) -> Result<Scorer> {
+    if kind == ModelKind::Logistic {
+        let model = LogisticModel::fit(rows, labels, width, config.logistic_l2)?;
+        return Ok(Scorer::Logistic(model));
+    }
     let data = column_major(rows, width)?;
     let matrix = Matrix::new(&data, rows.len(), width);
     let y: Vec<f64> = labels.iter().map(|l| if *l { 1.0 } else { 0.0 }).collect();
@@ -334,7 +490,7 @@ fn fit(
     booster
         .fit_unweighted(&matrix, &y, None)
         .map_err(|e| Error::Predict(format!("training on {} deals failed: {e}", rows.len())))?;
-    Ok(booster)
+    Ok(Scorer::Gbm(Box::new(booster)))
 }
 
 /// Scores each deal with a model trained on the folds that do not hold it.
@@ -343,6 +499,7 @@ fn out_of_fold_scores(
     labels: &[bool],
     width: usize,
     config: &TrainConfig,
+    kind: ModelKind,
     folds: usize,
 ) -> Result<Vec<f64>> {
     let fold_of = stratified_folds(labels, folds, config.seed);
@@ -354,10 +511,8 @@ fn out_of_fold_scores(
         let train_labels: Vec<bool> = train.iter().map(|i| labels[*i]).collect();
         let test_rows: Vec<FeatureRow> = test.iter().map(|i| rows[*i].clone()).collect();
 
-        let booster = fit(&train_rows, &train_labels, width, config)?;
-        let data = column_major(&test_rows, width)?;
-        let matrix = Matrix::new(&data, test_rows.len(), width);
-        for (i, score) in test.iter().zip(booster.predict(&matrix, false)) {
+        let scorer = fit(&train_rows, &train_labels, width, config, kind)?;
+        for (i, score) in test.iter().zip(scorer.log_odds(&test_rows, width)?) {
             scores[*i] = score;
         }
     }
@@ -366,7 +521,7 @@ fn out_of_fold_scores(
 
 /// Fold number per deal: each outcome shuffled (fixed seed) and dealt
 /// round-robin, so every fold holds both outcomes in their overall share.
-fn stratified_folds(labels: &[bool], folds: usize, seed: u64) -> Vec<usize> {
+pub(crate) fn stratified_folds(labels: &[bool], folds: usize, seed: u64) -> Vec<usize> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut fold_of = vec![0; labels.len()];
     for class in [true, false] {
