@@ -14,7 +14,7 @@ use dealsignal::nlp::encoder::Encoder;
 use dealsignal::nlp::eval::evaluate;
 use dealsignal::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
 use dealsignal::pipeline::{self, EnrichedDeal, RunOptions, RunSummary};
-use dealsignal::search::SearchIndex;
+use dealsignal::search::{SearchIndex, SearchOptions, Sort};
 
 /// Local-first revenue intelligence: mail and call notes in, deal signals,
 /// search and win probabilities out. Nothing leaves this machine.
@@ -25,8 +25,24 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SortArg {
+    Relevance,
+    Newest,
+    Oldest,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Write the search index as a Quickwit index config and NDJSON documents,
+    /// for serving the same search from a Quickwit cluster.
+    Export {
+        #[arg(long)]
+        workspace: PathBuf,
+        /// Folder to write index-config.yaml and docs.ndjson into.
+        #[arg(long)]
+        quickwit: PathBuf,
+    },
     /// Ingest mail and notes, analyse them, score open deals, write enriched records.
     Run {
         /// Folder holding the store, the index and the outputs (created if missing).
@@ -81,7 +97,8 @@ enum Command {
         #[arg(long)]
         test: Option<PathBuf>,
     },
-    /// Search all messages: "phrases", from:, subject:, deal:, date:FROM..TO.
+    /// Search all messages: "phrases"~2, AND/OR/NOT, from:, to:, subject:, deal:,
+    /// account:, signal:budget_approved, lang:sv, kind:call, date:30d.., sentiment:..-0.2
     Search {
         #[arg(long)]
         workspace: PathBuf,
@@ -91,6 +108,15 @@ enum Command {
         /// One JSON object per hit instead of text.
         #[arg(long)]
         json: bool,
+        /// One hit per thread, with how many of its messages matched.
+        #[arg(long)]
+        threads: bool,
+        /// Order of the hits.
+        #[arg(long, value_enum, default_value_t = SortArg::Relevance)]
+        sort: SortArg,
+        /// Print how many messages match per deal instead of the hits.
+        #[arg(long)]
+        count_by_deal: bool,
         /// The query; several words are joined with spaces.
         #[arg(required = true)]
         query: Vec<String>,
@@ -197,8 +223,37 @@ fn dispatch(cli: Cli) -> Result<()> {
             workspace,
             limit,
             json,
+            threads,
+            sort,
+            count_by_deal,
             query,
-        } => search(&workspace, &query.join(" "), limit, json),
+        } => {
+            let options = SearchOptions {
+                limit,
+                group_threads: threads,
+                sort: match sort {
+                    SortArg::Relevance => Sort::Relevance,
+                    SortArg::Newest => Sort::DateDesc,
+                    SortArg::Oldest => Sort::DateAsc,
+                },
+                ..SearchOptions::default()
+            };
+            search(&workspace, &query.join(" "), &options, json, count_by_deal)
+        }
+        Command::Export {
+            workspace,
+            quickwit,
+        } => {
+            let index = open_index(&workspace)?;
+            let summary = index.export_quickwit(&quickwit)?;
+            println!(
+                "wrote {} documents to {} and the index config to {}",
+                summary.documents,
+                summary.documents_path.display(),
+                summary.config_path.display()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -219,7 +274,7 @@ fn load_encoder(dir: &Path) -> dealsignal::Result<Encoder> {
     Encoder::load(dir)
 }
 
-fn search(workspace: &Path, query: &str, limit: usize, json: bool) -> Result<()> {
+fn open_index(workspace: &Path) -> Result<SearchIndex> {
     let index_dir = workspace.join("index");
     if !index_dir.exists() {
         anyhow::bail!(
@@ -228,33 +283,44 @@ fn search(workspace: &Path, query: &str, limit: usize, json: bool) -> Result<()>
             workspace.display()
         );
     }
-    let index = SearchIndex::open_or_create(&index_dir)?;
-    let hits = index.search(query, limit)?;
+    Ok(SearchIndex::open_or_create(&index_dir)?)
+}
+
+fn search(
+    workspace: &Path,
+    query: &str,
+    options: &SearchOptions,
+    json: bool,
+    count_by_deal: bool,
+) -> Result<()> {
+    let index = open_index(workspace)?;
     let mut out = std::io::stdout().lock();
+    if count_by_deal {
+        for (deal, count) in index.counts_per_deal(query)? {
+            writeln!(out, "{deal}\t{count}")?;
+        }
+        return Ok(());
+    }
+    let hits = index.search_with(query, options)?;
     for hit in &hits {
         if json {
-            let line = serde_json::json!({
-                "message_id": hit.message_id,
-                "date": hit.date,
-                "from": hit.from,
-                "deal": hit.deal_id,
-                "subject": hit.subject,
-                "snippet": hit.snippet,
-                "score": hit.score,
-            });
-            writeln!(out, "{line}")?;
-        } else {
-            let date = hit.date.map(|d| d.format("%Y-%m-%d").to_string());
-            writeln!(
-                out,
-                "{}  {}  {}  {}\n    {}",
-                date.as_deref().unwrap_or("----------"),
-                hit.from,
-                hit.deal_id.as_deref().unwrap_or("-"),
-                hit.subject,
-                hit.snippet.replace('\n', " ")
-            )?;
+            writeln!(out, "{}", serde_json::to_string(hit)?)?;
+            continue;
         }
+        let date = hit.date.map(|d| d.format("%Y-%m-%d").to_string());
+        let thread = hit
+            .thread
+            .map(|t| format!("[{}/{}] ", t.matched, t.total))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}  {}  {}  {thread}{}\n    {}",
+            date.as_deref().unwrap_or("----------"),
+            hit.from,
+            hit.deal_id.as_deref().unwrap_or("-"),
+            hit.subject,
+            hit.snippet
+        )?;
     }
     if !json {
         eprintln!("{} hit(s)", hits.len());
@@ -324,6 +390,33 @@ fn print_summary(summary: &RunSummary, deals: &[EnrichedDeal]) -> Result<()> {
             last,
             signals.join(" ")
         )?;
+    }
+    let warned: Vec<&EnrichedDeal> = deals.iter().filter(|d| !d.warnings.is_empty()).collect();
+    if !warned.is_empty() {
+        writeln!(out, "\nWARNINGS")?;
+        for deal in warned {
+            for warning in &deal.warnings {
+                writeln!(out, "{:<8} {}", truncate(&deal.id, 8), warning.message)?;
+            }
+        }
+    }
+    if !summary.forecast.is_empty() {
+        writeln!(
+            out,
+            "\n{:<8} {:>6} {:>14} {:>14} {:>14}",
+            "QUARTER", "DEALS", "EXPECTED", "P10", "P90"
+        )?;
+        for q in &summary.forecast {
+            writeln!(
+                out,
+                "{:<8} {:>6} {:>14.0} {:>14.0} {:>14.0}",
+                q.quarter.to_string(),
+                q.deals,
+                q.expected,
+                q.p10,
+                q.p90
+            )?;
+        }
     }
     writeln!(out, "\nwrote {}", summary.outputs.join(", ")).context("writing summary")?;
     Ok(())

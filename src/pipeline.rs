@@ -22,7 +22,10 @@ use crate::nlp::{self, AnalyseLimits, Embedder};
 use crate::predict::describe::describe;
 use crate::predict::features::{as_of_date, deal_features, feature_names};
 use crate::predict::model::WinModel;
-use crate::search::SearchIndex;
+use crate::predict::{
+    deal_warnings, forecast_by_quarter, ForecastConfig, QuarterForecast, Warning, WarningConfig,
+};
+use crate::search::{IndexDoc, SearchIndex};
 use crate::store::Store;
 
 /// The labelled sales sentences the heads are trained on when a workspace has
@@ -64,6 +67,8 @@ pub struct RunSummary {
     pub sentences_embedded: usize,
     pub signals: usize,
     pub scored: usize,
+    /// Expected won revenue per quarter from the open deals' probabilities.
+    pub forecast: Vec<QuarterForecast>,
     pub seconds: BTreeMap<String, f64>,
     pub outputs: Vec<String>,
 }
@@ -88,6 +93,7 @@ pub struct EnrichedDeal {
     pub signal_counts: BTreeMap<String, usize>,
     pub signals: Vec<SignalEvidence>,
     pub factors: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// A signal with the sentence that shows it, for the deal record.
@@ -143,13 +149,6 @@ pub fn run<E: Embedder>(
         "ingest finished"
     );
 
-    let clock = Instant::now();
-    let mut index = SearchIndex::open_or_create(&opts.workspace.join("index"))?;
-    index.add_messages(&report.messages)?;
-    summary
-        .seconds
-        .insert("index".into(), clock.elapsed().as_secs_f64());
-
     let out_dir = opts.workspace.join("out");
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
     write_skipped(&out_dir.join("skipped.tsv"), &report.skipped)?;
@@ -168,10 +167,19 @@ pub fn run<E: Embedder>(
         .seconds
         .insert("analyse".into(), clock.elapsed().as_secs_f64());
 
-    let clock = Instant::now();
     let messages = store.messages()?;
     let analyses = store.analyses()?;
     summary.signals = analyses.iter().map(|a| a.signals.len()).sum();
+
+    let clock = Instant::now();
+    let pending_ids: HashSet<&str> = pending.iter().map(|m| m.id.as_str()).collect();
+    update_index(&opts.workspace, &messages, &analyses, &deals, &pending_ids)?;
+    summary
+        .seconds
+        .insert("index".into(), clock.elapsed().as_secs_f64());
+
+    let clock = Instant::now();
+    let previous = store.latest_scores()?;
     let scores = score_deals(&deals, &messages, &analyses, opts.as_of)?;
     summary.scored = scores.len();
     store.save_scores(run_id, &scores)?;
@@ -179,7 +187,17 @@ pub fn run<E: Embedder>(
         .seconds
         .insert("predict".into(), clock.elapsed().as_secs_f64());
 
-    let enriched = enrich(&deals, &messages, &analyses, &scores);
+    let context = EnrichContext {
+        as_of: opts.as_of,
+        previous: &previous,
+        warnings: &WarningConfig::default(),
+    };
+    let enriched = enrich(&deals, &messages, &analyses, &scores, &context);
+    let probabilities: HashMap<String, f64> = scores
+        .iter()
+        .map(|s| (s.deal_id.clone(), s.probability))
+        .collect();
+    summary.forecast = forecast_by_quarter(&deals, &probabilities, &ForecastConfig::default());
     let csv_path = out_dir.join("deals.csv");
     let json_path = out_dir.join("deals.json");
     write_csv(&csv_path, &enriched)?;
@@ -367,6 +385,47 @@ fn analyse_pending<E: Embedder>(
     Ok((analyses.len(), embedded))
 }
 
+/// Brings the search index up to date: messages analysed in this run are
+/// (re)indexed with their language, signals and deal. When the index holds a
+/// different number of messages than the store (a first run, or a run that
+/// was killed between storing and indexing), everything is reindexed.
+fn update_index(
+    workspace: &Path,
+    messages: &[Message],
+    analyses: &[Analysis],
+    deals: &[Deal],
+    analysed_now: &HashSet<&str>,
+) -> Result<()> {
+    let mut index = SearchIndex::open_or_create(&workspace.join("index"))?;
+    let analysis_by_id: HashMap<&str, &Analysis> = analyses
+        .iter()
+        .map(|a| (a.message_id.as_str(), a))
+        .collect();
+    let deal_by_id: HashMap<&str, &Deal> = deals.iter().map(|d| (d.id.as_str(), d)).collect();
+    let everything = index.num_messages() != messages.len() as u64;
+    let docs: Vec<IndexDoc> = messages
+        .iter()
+        .filter(|m| everything || analysed_now.contains(m.id.as_str()))
+        .map(|message| IndexDoc {
+            analysis: analysis_by_id.get(message.id.as_str()).copied(),
+            deal: message
+                .deal_id
+                .as_deref()
+                .and_then(|id| deal_by_id.get(id).copied()),
+            ..IndexDoc::new(message)
+        })
+        .collect();
+    if !docs.is_empty() {
+        index.index(&docs)?;
+    }
+    tracing::info!(
+        indexed = docs.len(),
+        total = index.num_messages(),
+        "search index updated"
+    );
+    Ok(())
+}
+
 /// Trains on closed deals and scores the open ones. With too few closed deals
 /// to learn from, no deal gets a probability and the run says why.
 fn score_deals(
@@ -447,13 +506,29 @@ fn sentiment_slope(points: &[(f64, f32)]) -> Option<f64> {
     Some(cov / var_t * 30.0)
 }
 
+/// What enrichment needs beside the records: the day, the last run's
+/// probabilities (for "probability dropped") and the warning thresholds.
+pub struct EnrichContext<'a> {
+    pub as_of: NaiveDate,
+    pub previous: &'a [WinProbability],
+    pub warnings: &'a WarningConfig,
+}
+
 /// Builds the enriched deal records from what the store holds.
 pub fn enrich(
     deals: &[Deal],
     messages: &[Message],
     analyses: &[Analysis],
     scores: &[WinProbability],
+    context: &EnrichContext,
 ) -> Vec<EnrichedDeal> {
+    let analysis_by_key: HashMap<String, &Analysis> =
+        analyses.iter().map(|a| (a.message_id.clone(), a)).collect();
+    let previous_by_deal: HashMap<&str, f64> = context
+        .previous
+        .iter()
+        .map(|s| (s.deal_id.as_str(), s.probability))
+        .collect();
     let by_deal = messages_by_deal(messages);
     let analysis_by_id: HashMap<&str, &Analysis> = analyses
         .iter()
@@ -501,6 +576,15 @@ pub fn enrich(
             let sentiment_mean = (!points.is_empty())
                 .then(|| points.iter().map(|p| p.1).sum::<f32>() / points.len() as f32);
             let score = score_by_deal.get(deal.id.as_str());
+            let warnings = deal_warnings(
+                deal,
+                &msgs,
+                &analysis_by_key,
+                context.as_of,
+                previous_by_deal.get(deal.id.as_str()).copied(),
+                score.map(|s| s.probability),
+                context.warnings,
+            );
             EnrichedDeal {
                 id: deal.id.clone(),
                 name: deal.name.clone(),
@@ -525,6 +609,7 @@ pub fn enrich(
                             .collect()
                     })
                     .unwrap_or_default(),
+                warnings,
             }
         })
         .collect()
@@ -560,6 +645,7 @@ fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
             "sentiment_trend_per_30d",
             "signals",
             "factors",
+            "warnings",
         ])
         .map_err(to_err)?;
     let fmt_date = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
@@ -592,6 +678,11 @@ fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
                     .unwrap_or_default(),
                 signals.join(";"),
                 d.factors.join("; "),
+                d.warnings
+                    .iter()
+                    .map(|w| w.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ])
             .map_err(to_err)?;
     }

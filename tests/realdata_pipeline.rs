@@ -9,8 +9,14 @@ use std::process::Command;
 use dealsignal::store::Store;
 
 fn realdata(part: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata").join(part);
-    assert!(path.exists(), "real data missing: {} (see ../shared/realdata)", path.display());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/realdata")
+        .join(part);
+    assert!(
+        path.exists(),
+        "real data missing: {} (see ../shared/realdata)",
+        path.display()
+    );
     path
 }
 
@@ -40,29 +46,52 @@ fn run_over_real_mail_analyses_every_message_and_finds_phrases() {
     let workspace = dir.path().join("ws");
 
     let out = Command::new(env!("CARGO_BIN_EXE_dealsignal"))
-        .args(["run", "--workspace", workspace.to_str().unwrap(), "--model-dir"])
+        .args([
+            "run",
+            "--workspace",
+            workspace.to_str().unwrap(),
+            "--model-dir",
+        ])
         .arg(model_dir())
         .arg(&enron)
         .arg(&ponymail)
         .env("DEALSIGNAL_LOG", "dealsignal=warn")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let enron_files: Vec<PathBuf> = walk(&enron);
     let store = Store::open(&workspace).unwrap();
     let messages = store.messages().unwrap();
     let skipped = std::fs::read_to_string(workspace.join("out/skipped.tsv")).unwrap();
     let skipped_enron = skipped.lines().filter(|l| l.contains("dasovich-j")).count();
-    let stored_enron = messages.iter().filter(|m| m.source.path.contains("dasovich-j")).count();
-    assert_eq!(stored_enron + skipped_enron, enron_files.len(), "every Enron file accounted for");
+    let stored_enron = messages
+        .iter()
+        .filter(|m| m.source.path.contains("dasovich-j"))
+        .count();
+    assert_eq!(
+        stored_enron + skipped_enron,
+        enron_files.len(),
+        "every Enron file accounted for"
+    );
 
-    assert!(store.messages_without_analysis().unwrap().is_empty(), "all messages analysed");
+    assert!(
+        store.messages_without_analysis().unwrap().is_empty(),
+        "all messages analysed"
+    );
     let analyses = store.analyses().unwrap();
     assert_eq!(analyses.len(), messages.len());
     assert!(analyses.iter().all(|a| (-1.0..=1.0).contains(&a.sentiment)));
     let english = analyses.iter().filter(|a| a.language == "en").count();
-    assert!(english * 10 > analyses.len() * 8, "mostly English: {english}/{}", analyses.len());
+    assert!(
+        english * 10 > analyses.len() * 8,
+        "mostly English: {english}/{}",
+        analyses.len()
+    );
 
     // A phrase from the body of one real file finds that file's message.
     let (file, words) = enron_files
@@ -79,17 +108,33 @@ fn run_over_real_mail_analyses_every_message_and_finds_phrases() {
         })
         .expect("some Enron mail has four plain words");
     let raw = std::fs::read_to_string(&file).unwrap();
-    let wanted_id = header(&raw, "Message-ID").unwrap().trim_matches(['<', '>']).to_string();
+    let wanted_id = header(&raw, "Message-ID")
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_dealsignal"))
-        .args(["search", "--json", "--workspace", workspace.to_str().unwrap()])
+        .args([
+            "search",
+            "--json",
+            "--workspace",
+            workspace.to_str().unwrap(),
+        ])
         .arg(format!("\"{words}\""))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let found = String::from_utf8_lossy(&out.stdout)
         .lines()
         .any(|line| line.contains(&wanted_id));
-    assert!(found, "\"{words}\" from {} should find {wanted_id}", file.display());
+    assert!(
+        found,
+        "\"{words}\" from {} should find {wanted_id}",
+        file.display()
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, D};
-use candle_nn::{linear, loss, Linear, Module, Optimizer, VarBuilder, VarMap};
+use candle_nn::{loss, Linear, Module, Optimizer, VarBuilder, VarMap};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::SignalKind;
@@ -156,8 +156,8 @@ impl Heads {
     fn build(dim: usize) -> Result<Heads> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        let signal = linear(dim, SignalKind::ALL.len(), vb.pp("signal"))?;
-        let sentiment = linear(dim, Sentiment::ALL.len(), vb.pp("sentiment"))?;
+        let signal = zero_linear(dim, SignalKind::ALL.len(), vb.pp("signal"))?;
+        let sentiment = zero_linear(dim, Sentiment::ALL.len(), vb.pp("sentiment"))?;
         Ok(Heads {
             varmap,
             signal,
@@ -300,6 +300,15 @@ impl Heads {
         heads.thresholds = meta.thresholds;
         Ok(heads)
     }
+}
+
+/// A linear layer that starts at zero. Both heads are convex (logistic and
+/// softmax regression), so a fixed start loses nothing and makes training
+/// give the same heads on every run.
+fn zero_linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
+    let weight = vb.get_with_hints((out_dim, in_dim), "weight", candle_nn::init::ZERO)?;
+    let bias = vb.get_with_hints(out_dim, "bias", candle_nn::init::ZERO)?;
+    Ok(Linear::new(weight, Some(bias)))
 }
 
 /// Puts roughly `share` of the examples into validation, chosen by a hash of
