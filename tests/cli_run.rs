@@ -143,7 +143,10 @@ fn phrase_search_finds_the_call_note_it_was_taken_from() {
     let tokens: Vec<&str> = body.split_whitespace().collect();
     let words = tokens
         .windows(3)
-        .find(|w| w.iter().all(|t| t.chars().count() > 2 && t.chars().all(char::is_alphabetic)))
+        .find(|w| {
+            w.iter()
+                .all(|t| t.chars().count() > 2 && t.chars().all(char::is_alphabetic))
+        })
         .expect("note body has three plain words in a row");
     let phrase = format!("\"{}\"", words.join(" "));
 

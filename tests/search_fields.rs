@@ -413,3 +413,22 @@ fn hits_serialize_to_json_for_scripts() {
     assert_eq!(json[0]["language"], "sv");
     assert_eq!(json[0]["deal_id"], "D-1");
 }
+
+#[test]
+fn a_trailing_star_matches_every_word_with_that_beginning() {
+    let (_dir, index) = index_of(&mailbox());
+    // "approv*" covers "approved" and "approving" in en1, nothing else.
+    assert_eq!(ids(&index, "approv*"), vec!["en1"]);
+    // Folding applies to the prefix too: "vertr*" finds "Verträge".
+    assert_eq!(ids(&index, "vertr*"), vec!["de1"]);
+    // A prefix inside a field and next to other words.
+    assert_eq!(ids(&index, "subject:contr* OR avtal*"), vec!["fr1", "sv1"]);
+    // Characters that mean something in a regex are taken literally.
+    assert!(ids(&index, "a.b*").is_empty());
+}
+
+#[test]
+fn a_phrase_may_end_in_a_prefix() {
+    let (_dir, index) = index_of(&mailbox());
+    assert_eq!(ids(&index, "\"board appro\"*"), vec!["en1"]);
+}

@@ -447,6 +447,8 @@ impl SearchIndex {
         let mut parser = QueryParser::for_index(&self.index, vec![f.subject, f.body]);
         // Sales people type "budget approval" meaning both words.
         parser.set_conjunction_by_default();
+        // Our rewrite turns `word*` into a regex over the exact fields.
+        parser.allow_regexes();
         let context = query::QueryContext {
             languages_in_use: self.languages_in_use(searcher)?,
             stemmed_languages: f.stemmed.iter().map(|s| s.code).collect(),

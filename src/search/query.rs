@@ -31,6 +31,7 @@ use tantivy::query::{Occur, Query, QueryParser, QueryParserError};
 use tantivy::query_grammar::{
     self, Delimiter, UserInputAst, UserInputBound, UserInputLeaf, UserInputLiteral,
 };
+use tantivy::tokenizer::TokenStream;
 
 use crate::domain::SignalKind;
 use crate::error::{Error, Result};
@@ -304,6 +305,9 @@ impl<'a> Rewriter<'a> {
     /// Free words in the given prose fields: unstemmed and stemmed for
     /// words, unstemmed only for phrases and prefixes.
     fn prose(&self, literal: UserInputLiteral, fields: &[&str]) -> UserInputAst {
+        if let Some(prefix) = single_word_prefix(&literal) {
+            return word_prefix(&prefix, fields);
+        }
         let exact_only = literal.delimiter != Delimiter::None || literal.prefix;
         let mut names: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
         if !exact_only {
@@ -313,6 +317,58 @@ impl<'a> Rewriter<'a> {
         }
         should_over(literal, names)
     }
+}
+
+/// The folded beginning of `energ*`: one bare word with a trailing star.
+/// Tantivy's grammar keeps the star inside a bare word and its parser only
+/// expands the last word of a quoted phrase (`"big bad wo"*`), so a lone
+/// prefixed word is rewritten here.
+fn single_word_prefix(literal: &UserInputLiteral) -> Option<String> {
+    if literal.delimiter != Delimiter::None {
+        return None;
+    }
+    let word = literal.phrase.trim();
+    let stem = word.strip_suffix('*')?;
+    if stem.is_empty() || stem.contains(char::is_whitespace) {
+        return None;
+    }
+    let mut analyzer = super::schema::text_analyzer();
+    let mut words = Vec::new();
+    analyzer
+        .token_stream(stem)
+        .process(&mut |token| words.push(token.text.clone()));
+    match words.as_slice() {
+        [word] => Some(word.clone()),
+        _ => None,
+    }
+}
+
+/// Every indexed word that starts with `prefix`, in the unstemmed fields:
+/// a stem would cut the prefix itself ("regulat" is not a stem of "regulation").
+fn word_prefix(prefix: &str, fields: &[&str]) -> UserInputAst {
+    let pattern = format!("{}.*", regex_escape(prefix));
+    let clauses = fields
+        .iter()
+        .map(|field| {
+            let leaf = UserInputLeaf::Regex {
+                field: Some(field.to_string()),
+                pattern: pattern.clone(),
+            };
+            (Some(Occur::Should), leaf.into())
+        })
+        .collect();
+    UserInputAst::Clause(clauses)
+}
+
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The same literal looked up in each field, any of which may match.
