@@ -11,6 +11,7 @@
 mod attribute;
 mod clean;
 mod deals;
+mod doctor;
 mod mbox;
 mod message;
 mod notes;
@@ -30,6 +31,7 @@ use crate::store::FileRecord;
 pub use attribute::{attribute, deal_reference, direction};
 pub use clean::new_text;
 pub use deals::{read_deals, DealsFile};
+pub use doctor::{doctor, DoctorConfig, DoctorReport};
 pub use mbox::{MboxMessage, MboxReader};
 pub use message::{html_to_text, parse_message};
 pub use notes::parse_note;
