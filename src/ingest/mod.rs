@@ -97,7 +97,7 @@ pub fn read_sources(paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestRep
         let walk = WalkDir::new(root)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+            .filter_entry(|e| e.depth() == 0 || !is_hidden(e));
         for entry in walk {
             match entry {
                 Ok(entry) if entry.file_type().is_file() => reader.read_file(entry.path()),
@@ -284,6 +284,18 @@ impl SourceReader<'_> {
         tracing::warn!("skipping {source}: {reason}");
         self.report.skipped.push(Skipped { source, reason });
     }
+}
+
+/// Hidden files and folders, except Maildir++ subfolders (".Sent",
+/// ".INBOX.deals"), which are hidden by convention but hold mail.
+fn is_hidden(entry: &walkdir::DirEntry) -> bool {
+    if !entry.file_name().to_string_lossy().starts_with('.') {
+        return false;
+    }
+    let path = entry.path();
+    let maildir = entry.file_type().is_dir()
+        && (path.join("cur").is_dir() || path.join("new").is_dir());
+    !maildir
 }
 
 /// Nanoseconds since 1970, or 0 where the file system keeps no time (the
