@@ -252,5 +252,8 @@ fn to_message(bytes: &[u8], path: &str, offset: Option<u64>) -> Option<Message> 
             .collect(),
         deal_id: None,
         direction: Direction::Internal,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
     })
 }

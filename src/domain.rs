@@ -138,6 +138,18 @@ pub struct Message {
     pub references: Vec<String>,
     pub deal_id: Option<String>,
     pub direction: Direction,
+    /// Names and MIME types of attached files ("offer.pdf (application/pdf)"),
+    /// recorded so a search can find them; their content is never body text.
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    /// The conversation this message belongs to: the root Message-ID of its
+    /// References chain, or a subject key when the headers are missing.
+    #[serde(default)]
+    pub thread_id: Option<String>,
+    /// A bounce, delivery report or auto-reply (out of office): written by a
+    /// machine, so it is not a customer reply even when it comes inbound.
+    #[serde(default)]
+    pub auto: bool,
 }
 
 /// The buying signals the NLP stage looks for.

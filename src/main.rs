@@ -34,6 +34,16 @@ enum SortArg {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check a CRM deals export for what would spoil a forecast: missing or
+    /// absurd amounts, past close dates on open deals, duplicate accounts,
+    /// stale deals, share of fields filled.
+    Doctor {
+        /// CRM deals export (CSV; Salesforce and HubSpot column names work).
+        deals: PathBuf,
+        /// Measure "past" and "stale" from this day (YYYY-MM-DD); default today.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
     /// Write the search index as a Quickwit index config and NDJSON documents,
     /// for serving the same search from a Quickwit cluster.
     Export {
@@ -153,6 +163,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Doctor { deals, as_of } => doctor(&deals, as_of),
         Command::Run {
             workspace,
             deals,
@@ -255,6 +266,16 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `dealsignal doctor`: reads the export and prints the data-quality report.
+fn doctor(deals: &Path, as_of: Option<NaiveDate>) -> Result<()> {
+    let file = dealsignal::ingest::read_deals(deals)?;
+    let today = as_of.unwrap_or_else(|| chrono::Local::now().date_naive());
+    let config = dealsignal::ingest::DoctorConfig::new(today);
+    let report = dealsignal::ingest::doctor(&file, &config);
+    write!(std::io::stdout().lock(), "{report}")?;
+    Ok(())
 }
 
 fn labelled_file(path: &Path) -> Result<Vec<LabelledSentence>> {

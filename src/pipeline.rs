@@ -129,8 +129,12 @@ pub fn run<E: Embedder>(
     let internal = internal_domains(&opts.internal_domains, &deals);
     tracing::info!(deals = deals.len(), internal = ?internal, "deals loaded");
 
+    // Ingest: only files the ledger does not know (or that changed) are
+    // read; their messages and ledger rows are committed together, so a run
+    // killed at any point is finished by the next one, never doubled.
     let ingest_opts = IngestOptions {
         internal_domains: internal.clone(),
+        known_files: store.file_records()?,
     };
     let mut report = ingest::read_sources(&opts.sources, &ingest_opts)?;
     ingest::attribute(&mut report.messages, &deals, &internal);
@@ -138,7 +142,8 @@ pub fn run<E: Embedder>(
     summary.bytes = report.bytes;
     summary.messages_read = report.messages.len();
     summary.skipped = report.skipped.len();
-    summary.messages_new = store.insert_messages(&report.messages)?;
+    summary.messages_new = store.commit_ingest(&report.messages, &report.ledger, run_id)?;
+    store.attribute_threads()?;
     summary
         .seconds
         .insert("ingest".into(), clock.elapsed().as_secs_f64());

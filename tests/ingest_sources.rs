@@ -16,6 +16,7 @@ fn fixture(rel: &str) -> PathBuf {
 fn options() -> IngestOptions {
     IngestOptions {
         internal_domains: vec!["vendor.example".into()],
+        ..IngestOptions::default()
     }
 }
 

@@ -44,6 +44,9 @@ fn message(id: &str, kind: MessageKind, direction: Direction, from: &str, day: u
         references: vec![],
         deal_id: Some("D-42".into()),
         direction,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
     }
 }
 

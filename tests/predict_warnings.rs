@@ -49,6 +49,9 @@ fn mail(id: &str, direction: Direction, from: &str, month: u32, day: u32) -> Mes
         references: vec![],
         deal_id: Some("D1".into()),
         direction,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
     }
 }
 

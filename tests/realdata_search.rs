@@ -63,6 +63,9 @@ fn read_message(path: &Path) -> Option<Message> {
         references: Vec::new(),
         deal_id: None,
         direction: Direction::Internal,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
     })
 }
 

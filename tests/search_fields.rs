@@ -33,6 +33,9 @@ fn message(id: &str, subject: &str, body: &str) -> Message {
         references: Vec::new(),
         deal_id: None,
         direction: Direction::Inbound,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
     }
 }
 

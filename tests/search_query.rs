@@ -30,6 +30,9 @@ fn message(id: &str, from: &str, subject: &str, body: &str) -> Message {
         references: Vec::new(),
         deal_id: None,
         direction: Direction::Inbound,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
     }
 }
 

@@ -26,6 +26,9 @@ fn message(id: &str, body: &str) -> Message {
         references: Vec::new(),
         deal_id: Some("D-7".to_string()),
         direction: Direction::Inbound,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
     }
 }
 

@@ -50,6 +50,9 @@ fn message(id: &str) -> Message {
         ],
         deal_id: Some("D-1".to_string()),
         direction: Direction::Inbound,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
     }
 }
 
@@ -65,6 +68,9 @@ fn call(id: &str) -> Message {
         references: Vec::new(),
         deal_id: None,
         direction: Direction::Internal,
+        attachments: Vec::new(),
+        thread_id: None,
+        auto: false,
         ..message(id)
     }
 }

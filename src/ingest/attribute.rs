@@ -6,11 +6,15 @@
 //! recipients of an outbound one) is looked up in the deals'
 //! `contact_domains`. A customer often has several deals over the years, so
 //! the deal whose created..close window holds the message date wins, else
-//! the most recent one.
+//! the most recent one. A message no domain matches takes the deal of its
+//! thread, and failing that an explicit deal reference in its subject
+//! ("[D-1007]"), which reps add when they write from a personal address.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
+use once_cell::sync::Lazy;
+use regex::Regex;
 
 use crate::domain::{Deal, Direction, Message, MessageKind};
 
@@ -32,6 +36,25 @@ pub fn attribute(messages: &mut [Message], deals: &[Deal], internal_domains: &[S
             .iter()
             .find_map(|domain| best_deal(&by_domain, domain, day))
             .map(|deal| deal.id.clone());
+        matched += usize::from(message.deal_id.is_some());
+    }
+
+    let mut by_thread: BTreeMap<String, String> = BTreeMap::new();
+    for message in messages.iter() {
+        if let (Some(thread), Some(deal)) = (&message.thread_id, &message.deal_id) {
+            let entry = by_thread.entry(thread.clone()).or_insert_with(|| deal.clone());
+            if deal < entry {
+                *entry = deal.clone();
+            }
+        }
+    }
+    let known: HashSet<&str> = deals.iter().map(|d| d.id.as_str()).collect();
+    for message in messages.iter_mut().filter(|m| m.deal_id.is_none()) {
+        message.deal_id = message
+            .thread_id
+            .as_ref()
+            .and_then(|t| by_thread.get(t).cloned())
+            .or_else(|| deal_reference(&message.subject).filter(|d| known.contains(d.as_str())));
         matched += usize::from(message.deal_id.is_some());
     }
     tracing::info!(
@@ -58,6 +81,19 @@ pub fn direction(message: &Message, internal_domains: &[String]) -> Direction {
     } else {
         Direction::Internal
     }
+}
+
+/// Deal ids written in square brackets, like "[D-1007]" or "[OPP-42]".
+static DEAL_REFERENCE: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"\[([A-Za-z][A-Za-z0-9]*-[A-Za-z0-9]+)\]").expect("deal reference pattern is valid")
+});
+
+/// The first deal id written in brackets in `text` (a subject), if any.
+/// The caller checks that such a deal exists.
+pub fn deal_reference(text: &str) -> Option<String> {
+    DEAL_REFERENCE
+        .captures(text)
+        .map(|c| c[1].to_string())
 }
 
 fn recipients(message: &Message) -> impl Iterator<Item = &str> {
@@ -197,6 +233,9 @@ mod tests {
             references: Vec::new(),
             deal_id: None,
             direction: Direction::Internal,
+            attachments: Vec::new(),
+            thread_id: None,
+            auto: false,
         }
     }
 
@@ -269,6 +308,32 @@ mod tests {
         ];
         attribute(&mut msgs, &deals, &us());
         assert_eq!(msgs[0].deal_id.as_deref(), Some("D-1"));
+        assert_eq!(msgs[1].deal_id, None);
+    }
+
+    #[test]
+    fn unmatched_reply_takes_the_deal_of_its_thread() {
+        let deals = [deal("D-1", "kund.example", "2026-01-01", None)];
+        let mut first = mail("lars@kund.example", &["anna@vendor.example"], None);
+        first.thread_id = Some("t1".into());
+        let mut forward = mail("lars@gmail.example", &["anna@vendor.example"], None);
+        forward.thread_id = Some("t1".into());
+        let mut msgs = [forward, first];
+        attribute(&mut msgs, &deals, &us());
+        assert_eq!(msgs[0].deal_id.as_deref(), Some("D-1"));
+    }
+
+    #[test]
+    fn subject_deal_reference_is_used_when_domain_and_thread_fail() {
+        let deals = [deal("D-1007", "kund.example", "2026-01-01", None)];
+        let mut msgs = [
+            mail("lars@gmail.example", &["anna@vendor.example"], None),
+            mail("lars@gmail.example", &["anna@vendor.example"], None),
+        ];
+        msgs[0].subject = "Re: pricing [D-1007]".into();
+        msgs[1].subject = "Re: pricing [D-9999]".into();
+        attribute(&mut msgs, &deals, &us());
+        assert_eq!(msgs[0].deal_id.as_deref(), Some("D-1007"));
         assert_eq!(msgs[1].deal_id, None);
     }
 

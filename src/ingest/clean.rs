@@ -7,6 +7,11 @@
 //! reply header ("On ... wrote:", "Den ... skrev:", "Am ... schrieb:",
 //! "Le ... a écrit :", Outlook's "-----Original Message-----" or its
 //! "From: / Sent:" block) onwards, and the signature after a `-- ` line.
+//! Forwarded history goes too (Gmail's "---------- Forwarded message",
+//! Apple's "Begin forwarded message:", Lotus Notes' "---- Forwarded by",
+//! and its "To: / cc: / Subject:" block), as does a mailing-list footer
+//! (a rule line followed by "... mailing list" or "unsubscribe"). A pure
+//! forward therefore has an empty new text: the forwarder wrote nothing.
 
 use once_cell::sync::Lazy;
 use regex::Regex;
@@ -26,6 +31,38 @@ static ORIGINAL_MESSAGE: Lazy<Regex> = Lazy::new(|| {
         r"|ursprungligt meddelande|message d'origine)\s*-{2,}\s*$",
     ))
     .expect("original message pattern is valid")
+});
+
+/// Forward markers of the common clients, in the languages seen.
+static FORWARDED: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(concat!(
+        r"(?i)^(-{2,}\s*(forwarded message|weitergeleitete nachricht|vidarebefordrat",
+        r"|videresendt|message transféré|mensaje reenviado|original message)",
+        r"|-{2,}\s*forwarded by\s|begin forwarded message\s*:|début du message réexpédié",
+        r"|anfang der weitergeleiteten|vidarebefordrat meddelande)",
+    ))
+    .expect("forwarded pattern is valid")
+});
+
+/// Lotus Notes' reply header: a "To:" line with "cc:" right below it.
+static NOTES_TO: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^\s*To:\s").expect("notes to pattern is valid"));
+static NOTES_CC: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"(?i)^\s*cc:").expect("notes cc pattern is valid"));
+
+/// The "Name@ORG\n10/16/2000 01:42 PM" lines Notes puts above that block.
+static NOTES_STAMP: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(:\d{2})?\s*(am|pm)?\s*$")
+        .expect("notes stamp pattern is valid")
+});
+
+/// A rule line of a mailing-list footer, checked together with the words
+/// below it.
+static RULE: Lazy<Regex> =
+    Lazy::new(|| Regex::new(r"^[_=\-]{10,}\s*$").expect("rule pattern is valid"));
+static LIST_FOOTER: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(r"(?i)(mailing list|unsubscribe|abmelden|avregistrera|désinscri)")
+        .expect("list footer pattern is valid")
 });
 
 /// The first line of an Outlook header block ("From:", "Från:", "Von:",
@@ -53,7 +90,24 @@ pub fn new_text(body: &str) -> String {
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
-        if is_signature_delimiter(line) || starts_unquoted_original(&lines, i) {
+        if is_signature_delimiter(line)
+            || starts_unquoted_original(&lines, i)
+            || FORWARDED.is_match(line.trim())
+            || starts_list_footer(&lines, i)
+        {
+            break;
+        }
+        if starts_notes_header(&lines, i) {
+            // Drop the Notes time stamp line and the sender name above it.
+            let mut stamped = false;
+            while kept.last().is_some_and(|l| NOTES_STAMP.is_match(l)) {
+                kept.pop();
+                stamped = true;
+            }
+            let short = |l: &&str| !l.trim().is_empty() && l.split_whitespace().count() <= 5;
+            if stamped && kept.last().is_some_and(short) {
+                kept.pop();
+            }
             break;
         }
         if let Some(len) = attribution_len(&lines, i) {
@@ -101,6 +155,28 @@ fn starts_unquoted_original(lines: &[&str], i: usize) -> bool {
             .skip(i + 1)
             .take(HEADER_BLOCK_LINES)
             .any(|l| HEADER_SENT.is_match(l.trim()))
+}
+
+/// A Lotus Notes reply block: "To:" with "cc:" on one of the next two
+/// lines.
+fn starts_notes_header(lines: &[&str], i: usize) -> bool {
+    NOTES_TO.is_match(lines[i])
+        && lines
+            .iter()
+            .skip(i + 1)
+            .take(2)
+            .any(|l| NOTES_CC.is_match(l))
+}
+
+/// A rule line with list words ("mailing list", "unsubscribe") in the
+/// three lines below it.
+fn starts_list_footer(lines: &[&str], i: usize) -> bool {
+    RULE.is_match(lines[i].trim())
+        && lines
+            .iter()
+            .skip(i + 1)
+            .take(3)
+            .any(|l| LIST_FOOTER.is_match(l))
 }
 
 /// A wrapped attribution line never ends a sentence; this keeps a normal
@@ -221,6 +297,43 @@ To: Lars Holm\nSubject: Offer\n\nHere is the offer.\n";
     fn unquoted_original_below_attribution_is_removed_with_it() {
         let body = "Agreed.\nOn Mon, 2 Mar 2026, B <b@y.example> wrote:\nthe offer text\n";
         assert_eq!(new_text(body), "Agreed.");
+    }
+
+    #[test]
+    fn forwarded_blocks_of_several_clients_are_removed() {
+        let gmail = "FYI, see below.\n\n---------- Forwarded message ---------\n\
+From: Lars <lars@kund.example>\nDate: Mon, 2 Mar 2026\n\nWe need a discount.\n";
+        assert_eq!(new_text(gmail), "FYI, see below.");
+        let apple = "Look at this\n\nBegin forwarded message:\n\nFrom: x\nold text\n";
+        assert_eq!(new_text(apple), "Look at this");
+        let notes = "Please handle.\n---------------------- Forwarded by Phillip K Allen/HOU/ECT \
+on 10/16/2000 01:42 PM ---------------------------\n\nold text\n";
+        assert_eq!(new_text(notes), "Please handle.");
+        let german = "Zur Info\n-------- Weitergeleitete Nachricht --------\nBetreff: x\n";
+        assert_eq!(new_text(german), "Zur Info");
+    }
+
+    #[test]
+    fn pure_forward_has_empty_new_text() {
+        let body = "-----Original Message-----\nFrom: a\nSent: today\n\nold\n";
+        assert_eq!(new_text(body), "");
+    }
+
+    #[test]
+    fn lotus_notes_reply_block_is_removed_with_its_stamp() {
+        let body = "Sounds fine to me.\n\n\n\nJohn Arnold\n10/16/2000 01:42 PM\n\
+To: Phillip K Allen/HOU/ECT@ECT\ncc: \nSubject: Re: gas\n\nold text\n";
+        assert_eq!(new_text(body), "Sounds fine to me.");
+    }
+
+    #[test]
+    fn mailing_list_footer_is_removed() {
+        let body = "The build is green again.\n\n_______________________________________________\n\
+dev mailing list\ndev@lists.example\n";
+        assert_eq!(new_text(body), "The build is green again.");
+        let apache = "Thanks!\n\n---------------------------------------------------------------------\n\
+To unsubscribe, e-mail: users-unsubscribe@httpd.apache.org\n";
+        assert_eq!(new_text(apache), "Thanks!");
     }
 
     #[test]

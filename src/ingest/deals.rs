@@ -41,7 +41,8 @@ fn field_for(column: &str) -> Option<Field> {
     Some(match column {
         "id" | "dealid" | "opportunityid" | "recordid" => Field::Id,
         "name" | "dealname" | "opportunityname" => Field::Name,
-        "account" | "accountname" | "company" | "companyname" | "associatedcompany" => {
+        "account" | "accountname" | "company" | "companyname" | "associatedcompany"
+        | "associatedcompanyprimary" => {
             Field::Account
         }
         "contactdomains" | "contactdomain" | "domains" | "domain" | "companydomainname" => {
@@ -176,21 +177,36 @@ fn parse_domains(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Amounts as exports write them: "12000", "12,000.50", "$12 000", "€9000".
-// TODO: "12.000,50" (European decimal comma) is read as 12.0005; needs the
-// export's locale to tell apart.
+/// Amounts as exports write them: "12000", "12,000.50", "$12 000", "€9000",
+/// and with a European decimal comma: "12.000,50", "1 234,5", "12,5".
+/// Without a locale the last of "." and "," is the decimal mark when both
+/// appear; a lone "," is a thousands mark only before exactly three digits
+/// ("12,000"), and several "." are thousands marks ("1.200.000"). A lone
+/// "." stays a decimal point, so "12.000" reads as 12 (US reading).
 fn parse_amount(text: &str) -> std::result::Result<Option<f64>, String> {
-    let cleaned: String = text
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == '.' || *c == '-')
-        .collect();
     if text.trim().is_empty() {
         return Ok(None);
     }
     let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    if cleaned.is_empty() || letters > 3 {
+    let kept: String = text
+        .chars()
+        .filter(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-'))
+        .collect();
+    if !kept.chars().any(|c| c.is_ascii_digit()) || letters > 3 {
         return Err(format!("amount {text:?} is not a number"));
     }
+    let (dot, comma) = (kept.rfind('.'), kept.rfind(','));
+    let decimal_comma = match (dot, comma) {
+        (Some(d), Some(c)) => c > d,
+        (None, Some(c)) => kept.matches(',').count() == 1 && kept.len() - c - 1 != 3,
+        _ => false,
+    };
+    let several_dots = kept.matches('.').count() > 1;
+    let cleaned: String = if decimal_comma || several_dots {
+        kept.replace('.', "").replace(',', ".")
+    } else {
+        kept.replace(',', "")
+    };
     cleaned
         .parse::<f64>()
         .map(Some)
@@ -209,6 +225,31 @@ fn parse_day(text: &str) -> std::result::Result<Option<NaiveDate>, String> {
         }
     }
     Err(format!("{text:?} is not a date"))
+}
+
+#[cfg(test)]
+mod amount_tests {
+    use super::parse_amount;
+
+    #[test]
+    fn european_and_us_amounts_read_the_same_numbers() {
+        let cases = [
+            ("12000", 12000.0),
+            ("12,000.50", 12000.5),
+            ("$12 000", 12000.0),
+            ("12.000,50", 12000.5),
+            ("1 234,5 €", 1234.5),
+            ("12,5", 12.5),
+            ("1.200.000", 1_200_000.0),
+            ("12,000", 12000.0),
+            ("SEK 99.5", 99.5),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_amount(text), Ok(Some(want)), "{text}");
+        }
+        assert!(parse_amount("about ten").is_err());
+        assert_eq!(parse_amount(" "), Ok(None));
+    }
 }
 
 #[cfg(test)]

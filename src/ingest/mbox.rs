@@ -7,11 +7,26 @@
 //! `>From `, `>>From `, ... lose one `>`. It reads line by line from any
 //! [`BufRead`], so a large archive never has to sit in memory at once.
 //!
-//! TODO: old Netscape mboxes put "From - " right after the previous body
-//! with no blank line and rely on Content-Length; such messages are merged
-//! into their predecessor (MimeKit's content-length.mbox: 19 of 29 found).
+//! Old Netscape and Eudora mboxes put the separator right after the
+//! previous body with no blank line (they relied on Content-Length). A line
+//! that is a complete separator, "From " + sender + an asctime date, splits
+//! even without the blank line; a body line that merely starts with "From "
+//! never has that shape.
 
 use std::io::{self, BufRead};
+
+use once_cell::sync::Lazy;
+use regex::bytes::Regex;
+
+/// A full separator line: `From sender Www Mmm dd hh:mm[:ss] [zone] yyyy`.
+static FULL_SEPARATOR: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(concat!(
+        r"^From \S+\s+(Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+",
+        r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+",
+        r"\d{1,2}:\d{2}(:\d{2})?\s+(\S+\s+)?\d{4}\s*$",
+    ))
+    .expect("separator pattern is valid")
+});
 
 /// One raw message cut out of an mbox file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +106,12 @@ impl<R: BufRead> Iterator for MboxReader<R> {
                 Ok(false) => break,
                 Ok(true) => {}
             }
-            if prev_blank && is_separator(&self.line) {
+            let splits = if prev_blank {
+                is_separator(&self.line)
+            } else {
+                FULL_SEPARATOR.is_match(&self.line)
+            };
+            if splits {
                 self.next_start = Some(at);
                 break;
             }
@@ -196,6 +216,16 @@ Subject: two\r\n\r\nbody2\r\n";
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0].raw, b"Subject: one\r\n\r\nbody\r\n");
         assert_eq!(msgs[1].offset, 39);
+    }
+
+    #[test]
+    fn netscape_separator_without_blank_line_splits() {
+        let data = b"From - Mon Jan  5 10:00:00 2026\nSubject: one\n\nbody\n\
+From - Tue Jan  6 11:00:00 2026\nSubject: two\n\nhello\nFrom the team\n";
+        let msgs = split(data);
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].raw, b"Subject: one\n\nbody\n");
+        assert!(msgs[1].raw.ends_with(b"From the team\n"));
     }
 
     #[test]

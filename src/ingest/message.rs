@@ -10,6 +10,10 @@ use chrono::{DateTime, Utc};
 use mailparse::{
     addrparse_header, msgidparse, parse_mail, DispositionType, MailAddr, MailHeaderMap, ParsedMail,
 };
+use charset::Charset;
+use encoding_rs::WINDOWS_1252;
+use once_cell::sync::Lazy;
+use regex::Regex;
 use sha2::{Digest, Sha256};
 
 use super::clean::new_text;
@@ -78,8 +82,10 @@ pub fn parse_message(raw: &[u8], source: SourceRef) -> Result<Message, ParseFail
         .map(|ids| ids.iter().map(|s| s.trim().to_string()).collect())
         .unwrap_or_default();
 
-    let body = text_body(&mail);
+    let mut attachments = Vec::new();
+    let body = text_body(&mail, &source, &mut attachments);
     let new_text = new_text(&body);
+    let auto = is_machine_written(headers, &mail, &from, &subject);
 
     Ok(Message {
         id,
@@ -97,6 +103,9 @@ pub fn parse_message(raw: &[u8], source: SourceRef) -> Result<Message, ParseFail
         references,
         deal_id: None,
         direction: Direction::Internal,
+        attachments,
+        thread_id: None,
+        auto,
     })
 }
 
@@ -222,15 +231,22 @@ fn display_name(header: &mailparse::MailHeader) -> String {
 }
 
 /// The readable text of a mail: every text/plain part that is not an
-/// attachment; when there is none, the text/html parts as text.
-fn text_body(mail: &ParsedMail) -> String {
-    let mut plain = Vec::new();
-    let mut html = Vec::new();
-    collect_text_parts(mail, &mut plain, &mut html);
-    let text = if !plain.is_empty() {
-        plain.join("\n")
+/// attachment; when there is none, the text/html parts as text. Attached
+/// files are listed in `attachments` as "name (type)".
+fn text_body(mail: &ParsedMail, source: &SourceRef, attachments: &mut Vec<String>) -> String {
+    let mut parts = BodyParts {
+        source,
+        plain: Vec::new(),
+        html: Vec::new(),
+        attachments,
+    };
+    parts.collect(mail);
+    let text = if !parts.plain.is_empty() {
+        parts.plain.join("\n")
     } else {
-        html.iter()
+        parts
+            .html
+            .iter()
             .map(|h| html_to_text(h))
             .collect::<Vec<_>>()
             .join("\n")
@@ -238,27 +254,126 @@ fn text_body(mail: &ParsedMail) -> String {
     text.replace("\r\n", "\n")
 }
 
-fn collect_text_parts(part: &ParsedMail, plain: &mut Vec<String>, html: &mut Vec<String>) {
-    if !part.subparts.is_empty() {
-        for sub in &part.subparts {
-            collect_text_parts(sub, plain, html);
+/// The pieces of a MIME tree, gathered in one walk.
+struct BodyParts<'a> {
+    source: &'a SourceRef,
+    plain: Vec<String>,
+    html: Vec<String>,
+    attachments: &'a mut Vec<String>,
+}
+
+impl BodyParts<'_> {
+    fn collect(&mut self, part: &ParsedMail) {
+        if !part.subparts.is_empty() {
+            for sub in &part.subparts {
+                self.collect(sub);
+            }
+            return;
         }
-        return;
-    }
-    if part.get_content_disposition().disposition == DispositionType::Attachment {
-        return;
-    }
-    let mime = part.ctype.mimetype.to_ascii_lowercase();
-    let target = match mime.as_str() {
-        "text/plain" => plain,
-        "text/html" => html,
-        _ => return,
-    };
-    match part.get_body() {
-        Ok(text) => target.push(text),
-        Err(e) => tracing::debug!("skipping undecodable {mime} part: {e}"),
+        let mime = part.ctype.mimetype.to_ascii_lowercase();
+        let disposition = part.get_content_disposition();
+        let name = disposition
+            .params
+            .get("filename")
+            .or_else(|| part.ctype.params.get("name"))
+            .map(|n| n.trim().to_string());
+        let is_text = mime == "text/plain" || mime == "text/html";
+        let attached = disposition.disposition == DispositionType::Attachment
+            || (!is_text && name.is_some());
+        if attached {
+            let name = name.unwrap_or_else(|| "unnamed".to_string());
+            self.attachments.push(format!("{name} ({mime})"));
+            return;
+        }
+        if !is_text {
+            return;
+        }
+        let text = match part.get_body_raw() {
+            Ok(raw) => decode_text(&raw, &part.ctype.charset, self.source),
+            Err(e) => {
+                tracing::warn!("{}: undecodable {mime} part skipped: {e}", self.source);
+                return;
+            }
+        };
+        if mime == "text/plain" {
+            self.plain.push(text);
+        } else {
+            self.html.push(text);
+        }
     }
 }
+
+/// Decodes a text part with its declared charset. An unknown label, or
+/// 8-bit bytes declared as US-ASCII, are read as UTF-8 when they are valid
+/// UTF-8, else as windows-1252 (what such mail almost always is), and the
+/// fallback is logged.
+pub fn decode_text(raw: &[u8], label: &str, source: &SourceRef) -> String {
+    let label = label.trim().trim_matches('"').to_ascii_lowercase();
+    let ascii_label = matches!(label.as_str(), "us-ascii" | "ascii" | "");
+    if !ascii_label {
+        if let Some(charset) = Charset::for_label(label.as_bytes()) {
+            let (text, _, had_errors) = charset.decode(raw);
+            if had_errors {
+                tracing::debug!("{source}: invalid {label} bytes replaced");
+            }
+            return text.into_owned();
+        }
+    }
+    if raw.is_ascii() {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
+    if let Ok(text) = std::str::from_utf8(raw) {
+        if !ascii_label {
+            tracing::warn!("{source}: unknown charset {label:?}, read as UTF-8");
+        }
+        return text.to_string();
+    }
+    tracing::warn!("{source}: charset {label:?} does not fit the bytes, read as windows-1252");
+    let (text, _, _) = WINDOWS_1252.decode(raw);
+    text.into_owned()
+}
+
+/// Bounces, delivery reports and auto-replies announce themselves in
+/// headers (RFC 3834 Auto-Submitted, multipart/report, vacation headers),
+/// by their sender (MAILER-DAEMON) or, less reliably, by their subject.
+fn is_machine_written(
+    headers: &[mailparse::MailHeader],
+    mail: &ParsedMail,
+    from: &str,
+    subject: &str,
+) -> bool {
+    let value = |name: &str| headers.get_first_value(name).map(|v| v.to_ascii_lowercase());
+    if value("Auto-Submitted").is_some_and(|v| !v.trim().starts_with("no")) {
+        return true;
+    }
+    let vacation_headers = ["X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"];
+    if vacation_headers[..2].iter().any(|h| value(h).is_some()) {
+        return true;
+    }
+    if value("Precedence").is_some_and(|v| v.contains("auto_reply") || v.contains("junk")) {
+        return true;
+    }
+    if mail.ctype.mimetype.eq_ignore_ascii_case("multipart/report") {
+        return true;
+    }
+    let local = from.split('@').next().unwrap_or_default();
+    if ["mailer-daemon", "postmaster"].contains(&local) {
+        return true;
+    }
+    AUTO_SUBJECT.is_match(subject)
+}
+
+/// Subjects of auto-replies and bounces in the languages we see.
+static AUTO_SUBJECT: Lazy<Regex> = Lazy::new(|| {
+    Regex::new(concat!(
+        r"(?i)^(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autosvar",
+        r"|abwesenheitsnotiz|automatische antwort|réponse automatique|absence",
+        r"|undeliverable|undelivered mail|delivery status notification",
+        r"|mail delivery (failed|failure|system)|returned mail|failure notice",
+        r"|delivery failure|non remis|unzustellbar|olevererbart)",
+    ))
+    .expect("auto subject pattern is valid")
+});
 
 /// Turns HTML into readable text: drops tags, scripts and styles, makes
 /// block ends into line breaks and decodes character entities. Good enough

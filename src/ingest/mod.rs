@@ -11,27 +11,31 @@
 mod attribute;
 mod clean;
 mod deals;
+mod doctor;
 mod mbox;
 mod message;
 mod notes;
+mod threads;
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
 use crate::domain::{Message, SourceRef};
 use crate::error::{Error, Result};
+use crate::store::FileRecord;
 
-pub use attribute::{attribute, direction};
+pub use attribute::{attribute, deal_reference, direction};
 pub use clean::new_text;
 pub use deals::{read_deals, DealsFile};
+pub use doctor::{doctor, DoctorConfig, DoctorReport};
 pub use mbox::{MboxMessage, MboxReader};
 pub use message::{html_to_text, parse_message};
 pub use notes::parse_note;
+pub use threads::{assign_threads, subject_key};
 
 /// What the caller knows about its own organisation.
 #[derive(Debug, Clone, Default)]
@@ -39,6 +43,10 @@ pub struct IngestOptions {
     /// Mail domains of the selling team; they decide whether a message is
     /// inbound, outbound or internal.
     pub internal_domains: Vec<String>,
+    /// The store's ledger of files read before, by path: a file whose
+    /// size and modification time (or, failing that, content hash) match
+    /// its entry is not read again.
+    pub known_files: HashMap<String, FileRecord>,
 }
 
 /// One input that was not turned into a message, and why.
@@ -58,6 +66,11 @@ pub struct IngestReport {
     pub files: usize,
     /// Bytes of those files.
     pub bytes: u64,
+    /// Files skipped because the ledger says they are unchanged.
+    pub unchanged: usize,
+    /// Ledger entries for every file read (or found unchanged under a new
+    /// time stamp), to be stored together with `messages`.
+    pub ledger: Vec<FileRecord>,
 }
 
 /// How many bytes of a file are read to decide what kind of file it is.
@@ -74,6 +87,8 @@ pub fn read_sources(paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestRep
         report: IngestReport::default(),
         seen: HashMap::new(),
         internal: opts.internal_domains.clone(),
+        known: &opts.known_files,
+        file_ids: Vec::new(),
     };
     for root in paths {
         std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
@@ -82,7 +97,7 @@ pub fn read_sources(paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestRep
         let walk = WalkDir::new(root)
             .sort_by_file_name()
             .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+            .filter_entry(|e| e.depth() == 0 || !is_hidden(e));
         for entry in walk {
             match entry {
                 Ok(entry) if entry.file_type().is_file() => reader.read_file(entry.path()),
@@ -95,21 +110,26 @@ pub fn read_sources(paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestRep
         }
     }
 
-    let report = reader.report;
+    let mut report = reader.report;
+    assign_threads(&mut report.messages);
     tracing::info!(
-        "ingest: {} messages, {} skipped, {} files, {} bytes in {:.2?}",
+        "ingest: {} messages, {} skipped, {} files, {} bytes, {} unchanged files in {:.2?}",
         report.messages.len(),
         report.skipped.len(),
         report.files,
         report.bytes,
+        report.unchanged,
         started.elapsed()
     );
     Ok(report)
 }
 
 /// The state of one [`read_sources`] run.
-struct SourceReader {
+struct SourceReader<'a> {
     report: IngestReport,
+    known: &'a HashMap<String, FileRecord>,
+    /// Ids of the messages of the file being read, duplicates included.
+    file_ids: Vec<String>,
     /// Message id to the place it was first read, to drop duplicates that
     /// the same mail leaves in several folders or archives.
     seen: HashMap<String, SourceRef>,
@@ -121,94 +141,110 @@ enum FileKind {
     Mbox,
     /// A file in a Maildir's cur/ or new/: mail by definition.
     MaildirMail,
-    MaildirTmp,
     /// Any other file; it is a note or a mail if its content says so.
     Other,
 }
 
-impl SourceReader {
+impl SourceReader<'_> {
     fn read_file(&mut self, path: &Path) {
-        let source = SourceRef {
-            path: path.display().to_string(),
-            offset: None,
-        };
-        let head = match read_head(path) {
-            Ok(head) => head,
+        let source = whole_file(&path.display().to_string());
+        if maildir_folder(path) == Some("tmp") {
+            return self.skip(source, "Maildir tmp/ holds unfinished deliveries".into());
+        }
+        let (size, mtime_ns) = match std::fs::metadata(path) {
+            Ok(meta) => (meta.len(), mtime_ns(&meta)),
             Err(e) => return self.skip(source, format!("unreadable: {e}")),
         };
-
-        match classify(path, &head) {
-            FileKind::Mbox => self.read_mbox(path),
-            FileKind::MaildirTmp => {
-                self.skip(source, "Maildir tmp/ holds unfinished deliveries".into())
-            }
-            FileKind::MaildirMail => self.read_single(path, source, true),
-            FileKind::Other => self.read_single(path, source, false),
+        let known = self.known.get(&source.path);
+        if known.is_some_and(|k| k.size == size && k.mtime_ns == mtime_ns) {
+            self.report.unchanged += 1;
+            return;
         }
-    }
-
-    /// Reads a file holding one mail or one call note.
-    fn read_single(&mut self, path: &Path, source: SourceRef, known_mail: bool) {
         let raw = match std::fs::read(path) {
             Ok(raw) => raw,
             Err(e) => return self.skip(source, format!("unreadable: {e}")),
         };
+        let sha256 = hex::encode(Sha256::digest(&raw));
+        let mut record = FileRecord {
+            path: source.path.clone(),
+            size: raw.len() as u64,
+            mtime_ns,
+            sha256,
+            message_ids: Vec::new(),
+        };
+        if let Some(known) = known.filter(|k| k.sha256 == record.sha256) {
+            // Touched or copied, same content: only the time stamp is news.
+            self.report.unchanged += 1;
+            record.message_ids = known.message_ids.clone();
+            self.report.ledger.push(record);
+            return;
+        }
 
-        if !known_mail && notes::has_note_extension(path) {
-            match notes::parse_note(&raw, path) {
+        self.file_ids.clear();
+        let head = &raw[..raw.len().min(SNIFF_BYTES)];
+        let complete = match classify(path, head) {
+            FileKind::Mbox => self.read_mbox(&raw, &source.path),
+            FileKind::MaildirMail => self.read_single(path, &raw, source, true),
+            FileKind::Other => self.read_single(path, &raw, source, false),
+        };
+        if complete {
+            record.message_ids = std::mem::take(&mut self.file_ids);
+            self.report.ledger.push(record);
+        }
+    }
+
+    /// Reads a file holding one mail or one call note. Returns whether the
+    /// file was read to its end, i.e. can go into the ledger.
+    fn read_single(&mut self, path: &Path, raw: &[u8], source: SourceRef, mail: bool) -> bool {
+        if !mail && notes::has_note_extension(path) {
+            match notes::parse_note_file(raw, path) {
                 Ok(Some(note)) => {
                     self.count_file(raw.len());
-                    return self.keep(note);
+                    self.keep(note);
+                    return true;
                 }
                 Ok(None) => {}
                 Err(reason) => {
                     self.count_file(raw.len());
-                    return self.skip(source, format!("call note: {reason}"));
+                    self.skip(source, format!("call note: {reason}"));
+                    return true;
                 }
             }
         }
 
-        if !known_mail && !message::looks_like_mail(&raw[..raw.len().min(SNIFF_BYTES)]) {
+        if !mail && !message::looks_like_mail(&raw[..raw.len().min(SNIFF_BYTES)]) {
             tracing::debug!("ignoring {source}: neither mail, mbox nor call note");
             self.report.skipped.push(Skipped {
                 source,
                 reason: "neither mail, mbox nor call note".into(),
             });
-            return;
+            return true;
         }
 
         self.count_file(raw.len());
-        match message::parse_message(&raw, source.clone()) {
+        match message::parse_message(raw, source.clone()) {
             Ok(msg) => self.keep(msg),
             Err(reason) => self.skip(source, reason),
         }
+        true
     }
 
-    /// Streams an mbox file message by message.
-    fn read_mbox(&mut self, path: &Path) {
-        let path_text = path.display().to_string();
-        let file = match File::open(path) {
-            Ok(file) => file,
-            Err(e) => return self.skip(whole_file(&path_text), format!("unreadable: {e}")),
-        };
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        self.report.files += 1;
-        self.report.bytes += size;
-
+    /// Splits an mbox file into its messages.
+    fn read_mbox(&mut self, raw: &[u8], path_text: &str) -> bool {
+        self.count_file(raw.len());
         let mut count = 0usize;
-        for item in MboxReader::new(BufReader::new(file)) {
+        for item in MboxReader::new(raw) {
             let mbox_message = match item {
                 Ok(m) => m,
                 Err(e) => {
-                    // The reader cannot resync after an I/O error; the rest
-                    // of the file is lost and said so.
                     let reason = format!("read error after {count} messages: {e}");
-                    return self.skip(whole_file(&path_text), reason);
+                    self.skip(whole_file(path_text), reason);
+                    return false;
                 }
             };
             count += 1;
             let source = SourceRef {
-                path: path_text.clone(),
+                path: path_text.to_string(),
                 offset: Some(mbox_message.offset),
             };
             match message::parse_message(&mbox_message.raw, source.clone()) {
@@ -217,6 +253,7 @@ impl SourceReader {
             }
         }
         tracing::debug!("{path_text}: {count} messages in mbox");
+        true
     }
 
     fn count_file(&mut self, len: usize) {
@@ -226,6 +263,7 @@ impl SourceReader {
 
     /// Keeps a message unless its id was already read.
     fn keep(&mut self, mut msg: Message) {
+        self.file_ids.push(msg.id.clone());
         if let Some(first) = self.seen.get(&msg.id) {
             let reason = format!("duplicate of message {} first read from {first}", msg.id);
             // Duplicates are routine (one mail in several folders), so they
@@ -248,6 +286,27 @@ impl SourceReader {
     }
 }
 
+/// Hidden files and folders, except Maildir++ subfolders (".Sent",
+/// ".INBOX.deals"), which are hidden by convention but hold mail.
+fn is_hidden(entry: &walkdir::DirEntry) -> bool {
+    if !entry.file_name().to_string_lossy().starts_with('.') {
+        return false;
+    }
+    let path = entry.path();
+    let maildir = entry.file_type().is_dir()
+        && (path.join("cur").is_dir() || path.join("new").is_dir());
+    !maildir
+}
+
+/// Nanoseconds since 1970, or 0 where the file system keeps no time (the
+/// hash check then decides).
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
 fn whole_file(path: &str) -> SourceRef {
     SourceRef {
         path: path.to_string(),
@@ -255,20 +314,11 @@ fn whole_file(path: &str) -> SourceRef {
     }
 }
 
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    File::open(path)?
-        .take(SNIFF_BYTES as u64)
-        .read_to_end(&mut head)?;
-    Ok(head)
-}
-
 fn classify(path: &Path, head: &[u8]) -> FileKind {
     if mbox::looks_like_mbox(head) {
         return FileKind::Mbox;
     }
     match maildir_folder(path) {
-        Some("tmp") => FileKind::MaildirTmp,
         Some(_) => FileKind::MaildirMail,
         None => FileKind::Other,
     }

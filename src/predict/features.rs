@@ -470,6 +470,9 @@ mod tests {
             references: vec![],
             deal_id: Some("D1".into()),
             direction,
+            attachments: Vec::new(),
+            thread_id: None,
+            auto: false,
         }
     }
 

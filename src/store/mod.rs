@@ -10,7 +10,10 @@
 //! foreign keys on; every write call is one transaction, so a crash leaves
 //! either the whole batch or none of it.
 
+mod files;
 mod schema;
+
+pub use files::FileRecord;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -198,41 +201,7 @@ impl Store {
     /// stays valid; re-reading a mailbox is therefore cheap and harmless.
     pub fn insert_messages(&mut self, messages: &[Message]) -> Result<usize> {
         let tx = self.conn.transaction()?;
-        let mut new = 0;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO messages
-                    (id, kind, source_path, source_offset, date, from_addr, from_name,
-                     to_addrs, cc_addrs, subject, body, new_text, in_reply_to, refs,
-                     deal_id, direction)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-            )?;
-            for m in messages {
-                let offset = m.source.offset.map(|o| o as i64);
-                new += insert
-                    .execute(params![
-                        m.id,
-                        m.kind.as_str(),
-                        m.source.path,
-                        offset,
-                        m.date.map(time_text),
-                        m.from,
-                        m.from_name,
-                        to_json(&m.to),
-                        to_json(&m.cc),
-                        m.subject,
-                        m.body,
-                        m.new_text,
-                        m.in_reply_to,
-                        to_json(&m.references),
-                        m.deal_id,
-                        m.direction.as_str(),
-                    ])
-                    .map_err(|e| {
-                        record_error(&self.path, format!("message {} from {}", m.id, m.source), e)
-                    })?;
-            }
-        }
+        let new = insert_messages_in(&tx, &self.path, messages)?;
         tx.commit()?;
         tracing::info!(messages = messages.len(), new, "saved messages");
         Ok(new)
@@ -253,7 +222,8 @@ impl Store {
     fn select_messages(&self, filter: &str) -> Result<Vec<Message>> {
         let sql = format!(
             "SELECT id, kind, source_path, source_offset, date, from_addr, from_name, to_addrs,
-                    cc_addrs, subject, body, new_text, in_reply_to, refs, deal_id, direction
+                    cc_addrs, subject, body, new_text, in_reply_to, refs, deal_id, direction,
+                    attachments, thread_id, auto
              FROM messages m {filter} ORDER BY m.rowid"
         );
         let mut select = self.conn.prepare_cached(&sql)?;
@@ -286,6 +256,9 @@ impl Store {
             references: from_json(&row.refs).map_err(bad)?,
             deal_id: row.deal_id,
             direction: parse_name::<Direction>(&row.direction).map_err(bad)?,
+            attachments: from_json(&row.attachments).map_err(bad)?,
+            thread_id: row.thread_id,
+            auto: row.auto,
             id: row.id,
         })
     }
@@ -553,6 +526,51 @@ impl Store {
 }
 
 /// An error about one record of the database, naming file and record.
+/// Inserts messages inside a transaction the caller commits, so ingest can
+/// store messages and its file ledger atomically; returns how many were new.
+fn insert_messages_in(tx: &rusqlite::Transaction<'_>, path: &Path, messages: &[Message]) -> Result<usize> {
+    let mut new = 0;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO messages
+                (id, kind, source_path, source_offset, date, from_addr, from_name,
+                 to_addrs, cc_addrs, subject, body, new_text, in_reply_to, refs,
+                 deal_id, direction, attachments, thread_id, auto)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19)",
+        )?;
+        for m in messages {
+            let offset = m.source.offset.map(|o| o as i64);
+            new += insert
+                .execute(params![
+                    m.id,
+                    m.kind.as_str(),
+                    m.source.path,
+                    offset,
+                    m.date.map(time_text),
+                    m.from,
+                    m.from_name,
+                    to_json(&m.to),
+                    to_json(&m.cc),
+                    m.subject,
+                    m.body,
+                    m.new_text,
+                    m.in_reply_to,
+                    to_json(&m.references),
+                    m.deal_id,
+                    m.direction.as_str(),
+                    to_json(&m.attachments),
+                    m.thread_id,
+                    m.auto,
+                ])
+                .map_err(|e| {
+                    record_error(path, format!("message {} from {}", m.id, m.source), e)
+                })?;
+        }
+    }
+    Ok(new)
+}
+
 fn record_error(path: &Path, record: impl Into<String>, reason: impl ToString) -> Error {
     Error::BadRecord {
         path: path.to_path_buf(),
@@ -580,6 +598,9 @@ struct MessageRow {
     refs: String,
     deal_id: Option<String>,
     direction: String,
+    attachments: String,
+    thread_id: Option<String>,
+    auto: bool,
 }
 
 impl MessageRow {
@@ -601,6 +622,9 @@ impl MessageRow {
             refs: row.get(13)?,
             deal_id: row.get(14)?,
             direction: row.get(15)?,
+            attachments: row.get(16)?,
+            thread_id: row.get(17)?,
+            auto: row.get(18)?,
         })
     }
 }

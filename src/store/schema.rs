@@ -83,4 +83,22 @@ pub(super) const MIGRATIONS: &[&str] = &[
         vector BLOB NOT NULL                        -- f32 little-endian
     );
     "#,
+    // 2: what ingest adds to a message (attachments, thread, machine-written
+    // mail) and the ledger of source files already read, which makes a rerun
+    // skip unchanged files.
+    r#"
+    ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]'; -- JSON array
+    ALTER TABLE messages ADD COLUMN thread_id TEXT;
+    ALTER TABLE messages ADD COLUMN auto INTEGER NOT NULL DEFAULT 0;       -- 0 or 1
+    CREATE INDEX messages_by_thread ON messages (thread_id);
+
+    CREATE TABLE files (
+        path        TEXT PRIMARY KEY,
+        size        INTEGER NOT NULL,
+        mtime_ns    INTEGER NOT NULL,                -- nanoseconds since 1970
+        sha256      TEXT NOT NULL,                   -- hex of the whole content
+        message_ids TEXT NOT NULL,                   -- JSON array
+        last_run    INTEGER                          -- runs.id of the last read
+    );
+    "#,
 ];
