@@ -10,6 +10,7 @@
 //! foreign keys on; every write call is one transaction, so a crash leaves
 //! either the whole batch or none of it.
 
+mod nightly;
 mod schema;
 
 use std::collections::HashMap;
@@ -25,6 +26,8 @@ use crate::domain::{
     WinProbability,
 };
 use crate::error::{Error, Result};
+
+pub use nightly::{NightlyJob, StoredModel};
 
 /// The database file inside a workspace.
 pub const DB_FILE: &str = "dealsignal.sqlite";
