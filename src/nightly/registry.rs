@@ -149,7 +149,9 @@ pub fn format_models(models: &[StoredModel]) -> String {
         let fmt = |v: Option<f64>, digits: usize| {
             v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
         };
-        let test = |key: &str| number(&m.metrics, &["validation", "gbm", "calibrated", key]);
+        // The validation's line for the kind of model that was registered.
+        let side = if m.kind == "logistic" { "baseline" } else { "gbm" };
+        let test = |key: &str| number(&m.metrics, &["validation", side, "calibrated", key]);
         let auc = test("auc");
         let delta = match (auc, previous_auc) {
             (Some(a), Some(b)) => format!("{:+.3}", a - b),
@@ -175,8 +177,8 @@ pub fn format_models(models: &[StoredModel]) -> String {
     }
     if !models.is_empty() {
         out.push_str(
-            "AUC, LOGLOSS and BRIER: the trees' calibrated forecasts on the newest 30% of \
-             closed deals, trained on the older 70%; CV_AUC: out-of-fold on all.\n",
+            "AUC, LOGLOSS and BRIER: the model kind's calibrated forecasts on the newest 30% \
+             of closed deals, trained on the older 70%; CV_AUC: out-of-fold on all.\n",
         );
     }
     out
