@@ -289,7 +289,8 @@ fn finish_step(
 /// The reliability table of a registered model's time-split validation,
 /// bins without deals left out.
 fn calibration_points(model: &crate::store::StoredModel) -> Vec<CalibrationPoint> {
-    let bins = model.metrics["validation"]["gbm"]["reliability"].as_array();
+    let side = if model.kind == "logistic" { "baseline" } else { "gbm" };
+    let bins = model.metrics["validation"][side]["reliability"].as_array();
     bins.map(|bins| {
         bins.iter()
             .filter_map(|bin| {
