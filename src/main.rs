@@ -10,11 +10,11 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use dealsignal::domain::Outcome;
+use dealsignal::nightly::registry::format_models;
+use dealsignal::nightly::{self, run_nightly, NightlyOptions};
 use dealsignal::nlp::encoder::Encoder;
 use dealsignal::nlp::eval::evaluate;
 use dealsignal::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
-use dealsignal::nightly::registry::format_models;
-use dealsignal::nightly::{self, run_nightly, NightlyOptions};
 use dealsignal::pipeline::{self, EnrichedDeal, RunOptions, RunSummary};
 use dealsignal::search::{SearchIndex, SearchOptions, Sort};
 
@@ -247,9 +247,15 @@ fn dispatch(cli: Cli) -> Result<()> {
                 summary.messages_read,
                 summary.messages_new,
                 summary.analysed,
-                if summary.encoder_loaded { "" } else { " (encoder not loaded)" },
+                if summary.encoder_loaded {
+                    ""
+                } else {
+                    " (encoder not loaded)"
+                },
                 summary.scored,
-                summary.model_id.map_or("-".to_string(), |id| format!("#{id}")),
+                summary
+                    .model_id
+                    .map_or("-".to_string(), |id| format!("#{id}")),
                 if summary.model_trained { " (new)" } else { "" },
                 summary.warnings,
             )?;

@@ -166,7 +166,8 @@ pub fn run<E: Embedder>(
     if !pending.is_empty() {
         let embedder = load_embedder(&opts.model_dir)?;
         let heads = workspace_heads(&opts.workspace, &embedder, &mut store, opts.progress)?;
-        let (analysed, embedded) = analyse_pending(&pending, &embedder, &heads, &mut store, opts.progress)?;
+        let (analysed, embedded) =
+            analyse_pending(&pending, &embedder, &heads, &mut store, opts.progress)?;
         summary.analysed = analysed;
         summary.sentences_embedded = embedded;
     }
@@ -620,8 +621,7 @@ pub fn enrich(
                 score.map(|s| s.probability),
                 context.warnings,
             );
-            let factors: Vec<(String, f64)> =
-                score.map(|s| s.factors.clone()).unwrap_or_default();
+            let factors: Vec<(String, f64)> = score.map(|s| s.factors.clone()).unwrap_or_default();
             let next_action = if deal.outcome == Outcome::Open {
                 next_action(&warnings, &factors)
             } else {

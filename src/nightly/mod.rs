@@ -112,7 +112,9 @@ pub fn run_nightly<E: Embedder>(
         });
         finish_step(opts, &mut store, job.run_id, "ingest", &detail)?;
     }
-    summary.seconds.insert("ingest".into(), clock.elapsed().as_secs_f64());
+    summary
+        .seconds
+        .insert("ingest".into(), clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
     let pending = store.messages_without_analysis()?;
@@ -129,7 +131,9 @@ pub fn run_nightly<E: Embedder>(
         let detail = serde_json::json!({ "analysed": summary.analysed });
         finish_step(opts, &mut store, job.run_id, "analyse", &detail)?;
     }
-    summary.seconds.insert("analyse".into(), clock.elapsed().as_secs_f64());
+    summary
+        .seconds
+        .insert("analyse".into(), clock.elapsed().as_secs_f64());
 
     let deals = store.deals()?;
     let messages = store.messages()?;
@@ -148,7 +152,9 @@ pub fn run_nightly<E: Embedder>(
         let detail = serde_json::json!({ "indexed": analysed_now.len() });
         finish_step(opts, &mut store, job.run_id, "index", &detail)?;
     }
-    summary.seconds.insert("index".into(), clock.elapsed().as_secs_f64());
+    summary
+        .seconds
+        .insert("index".into(), clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
     if !done.contains_key("score") {
@@ -172,7 +178,9 @@ pub fn run_nightly<E: Embedder>(
     // Read back what was saved, so a resumed job uses the same numbers.
     let scores = store.scores_of_run(job.run_id)?;
     summary.scored = scores.len();
-    summary.seconds.insert("score".into(), clock.elapsed().as_secs_f64());
+    summary
+        .seconds
+        .insert("score".into(), clock.elapsed().as_secs_f64());
 
     let clock = Instant::now();
     let previous = store.scores_before_run(job.run_id)?;
@@ -198,10 +206,12 @@ pub fn run_nightly<E: Embedder>(
         deals: &enriched,
         forecast: &summary.forecast,
         calibration: &model.as_ref().map(calibration_points).unwrap_or_default(),
-        model: model.as_ref().map_or("none (too few closed deals)".to_string(), |m| {
-            let n = m.metrics["train"]["n"].as_u64().unwrap_or(0);
-            format!("{} #{}, trained on {n} closed deals", m.kind, m.id)
-        }),
+        model: model
+            .as_ref()
+            .map_or("none (too few closed deals)".to_string(), |m| {
+                let n = m.metrics["train"]["n"].as_u64().unwrap_or(0);
+                format!("{} #{}, trained on {n} closed deals", m.kind, m.id)
+            }),
     };
     let paths: Vec<PathBuf> = ["deals.csv", "deals.jsonl", "deals.parquet", "warnings.csv"]
         .iter()
@@ -217,8 +227,16 @@ pub fn run_nightly<E: Embedder>(
         std::fs::write(temp, &page).map_err(|e| Error::io(temp, e))
     })?;
     summary.outputs = paths.iter().map(|p| p.display().to_string()).collect();
-    summary.seconds.insert("write".into(), clock.elapsed().as_secs_f64());
-    finish_step(opts, &mut store, job.run_id, "write", &serde_json::json!({}))?;
+    summary
+        .seconds
+        .insert("write".into(), clock.elapsed().as_secs_f64());
+    finish_step(
+        opts,
+        &mut store,
+        job.run_id,
+        "write",
+        &serde_json::json!({}),
+    )?;
 
     store.finish_run(
         job.run_id,
@@ -289,7 +307,11 @@ fn finish_step(
 /// The reliability table of a registered model's time-split validation,
 /// bins without deals left out.
 fn calibration_points(model: &crate::store::StoredModel) -> Vec<CalibrationPoint> {
-    let side = if model.kind == "logistic" { "baseline" } else { "gbm" };
+    let side = if model.kind == "logistic" {
+        "baseline"
+    } else {
+        "gbm"
+    };
     let bins = model.metrics["validation"][side]["reliability"].as_array();
     bins.map(|bins| {
         bins.iter()
@@ -311,7 +333,11 @@ fn calibration_points(model: &crate::store::StoredModel) -> Vec<CalibrationPoint
 fn workspace_training_set(
     workspace: &Path,
     today: NaiveDate,
-) -> Result<(Vec<crate::domain::Deal>, Vec<crate::predict::FeatureRow>, Vec<bool>)> {
+) -> Result<(
+    Vec<crate::domain::Deal>,
+    Vec<crate::predict::FeatureRow>,
+    Vec<bool>,
+)> {
     if !workspace.join(crate::store::DB_FILE).exists() {
         return Err(Error::bad_input(
             workspace,

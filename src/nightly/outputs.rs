@@ -62,7 +62,13 @@ pub fn warnings_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
         let mut writer = csv::Writer::from_path(temp).map_err(to_err)?;
         writer
             .write_record([
-                "deal", "account", "owner", "severity", "warning", "message", "next_action",
+                "deal",
+                "account",
+                "owner",
+                "severity",
+                "warning",
+                "message",
+                "next_action",
             ])
             .map_err(to_err)?;
         for (deal, warning) in rows {
@@ -133,12 +139,10 @@ fn parquet_columns(deals: &[EnrichedDeal]) -> Vec<Column> {
     let text = |f: &dyn Fn(&EnrichedDeal) -> String| {
         Column::Text(deals.iter().map(|d| Some(f(d))).collect())
     };
-    let optional_text = |f: &dyn Fn(&EnrichedDeal) -> Option<String>| {
-        Column::Text(deals.iter().map(f).collect())
-    };
-    let double = |f: &dyn Fn(&EnrichedDeal) -> Option<f64>| {
-        Column::Double(deals.iter().map(f).collect())
-    };
+    let optional_text =
+        |f: &dyn Fn(&EnrichedDeal) -> Option<String>| Column::Text(deals.iter().map(f).collect());
+    let double =
+        |f: &dyn Fn(&EnrichedDeal) -> Option<f64>| Column::Double(deals.iter().map(f).collect());
     vec![
         text(&|d| d.id.clone()),
         text(&|d| d.name.clone()),

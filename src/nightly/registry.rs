@@ -102,7 +102,11 @@ pub fn model_for_job(
         .into_iter()
         .find(|m| m.run_id == run_id)
         .ok_or_else(|| Error::Predict(format!("model of job {run_id} was not registered")))?;
-    tracing::info!(model = stored.id, n = rows.len(), "registered a new win model");
+    tracing::info!(
+        model = stored.id,
+        n = rows.len(),
+        "registered a new win model"
+    );
     // Score with the model as stored, so a resumed job scores identically.
     Ok(ChosenModel {
         model: parse_model(&stored)?,
@@ -114,7 +118,10 @@ pub fn model_for_job(
 /// Reads a registered model back.
 pub fn parse_model(stored: &StoredModel) -> Result<WinModel> {
     serde_json::from_str(&stored.model).map_err(|e| {
-        Error::Predict(format!("registered model {} is not a win model: {e}", stored.id))
+        Error::Predict(format!(
+            "registered model {} is not a win model: {e}",
+            stored.id
+        ))
     })
 }
 
@@ -146,11 +153,14 @@ pub fn format_models(models: &[StoredModel]) -> String {
     );
     let mut previous_auc: Option<f64> = None;
     for m in models {
-        let fmt = |v: Option<f64>, digits: usize| {
-            v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
-        };
+        let fmt =
+            |v: Option<f64>, digits: usize| v.map_or("-".to_string(), |v| format!("{v:.digits$}"));
         // The validation's line for the kind of model that was registered.
-        let side = if m.kind == "logistic" { "baseline" } else { "gbm" };
+        let side = if m.kind == "logistic" {
+            "baseline"
+        } else {
+            "gbm"
+        };
         let test = |key: &str| number(&m.metrics, &["validation", side, "calibrated", key]);
         let auc = test("auc");
         let delta = match (auc, previous_auc) {
@@ -222,7 +232,10 @@ mod tests {
         };
         let table = format_models(&[stored(1, 0.70), stored(2, 0.75)]);
         let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[1].contains("0.700") && lines[1].contains(" - "), "{table}");
+        assert!(
+            lines[1].contains("0.700") && lines[1].contains(" - "),
+            "{table}"
+        );
         assert!(lines[2].contains("+0.050"), "{table}");
         assert!(lines[2].contains("platt"), "{table}");
     }

@@ -147,7 +147,10 @@ fn forecast_chart(forecast: &[QuarterForecast]) -> String {
             .into();
     }
     let (width, height, left, bottom) = (420.0, 220.0, 60.0, 30.0);
-    let top = forecast.iter().map(|q| q.p90.max(q.expected)).fold(1.0, f64::max);
+    let top = forecast
+        .iter()
+        .map(|q| q.p90.max(q.expected))
+        .fold(1.0, f64::max);
     let plot_h = height - bottom - 10.0;
     let y = |v: f64| height - bottom - v / top * plot_h;
     let slot = (width - left) / forecast.len() as f64;
@@ -182,8 +185,10 @@ fn forecast_chart(forecast: &[QuarterForecast]) -> String {
             q.quarter,
         );
     }
-    svg.push_str("</svg>\n<p class=\"muted\">Bars: expected won revenue; lines: 10-90% \
-                  range.</p>\n");
+    svg.push_str(
+        "</svg>\n<p class=\"muted\">Bars: expected won revenue; lines: 10-90% \
+                  range.</p>\n",
+    );
     svg
 }
 
@@ -261,7 +266,10 @@ mod tests {
 
     #[test]
     fn escape_neutralises_markup() {
-        assert_eq!(escape("<b>\"A&B\"</b>"), "&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;");
+        assert_eq!(
+            escape("<b>\"A&B\"</b>"),
+            "&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;"
+        );
     }
 
     #[test]

@@ -57,7 +57,11 @@ impl Store {
             if job_day == day && resume.is_none() {
                 resume = Some(run_id);
             } else {
-                tracing::warn!(run_id, day = job_day, "abandoning an unfinished nightly job");
+                tracing::warn!(
+                    run_id,
+                    day = job_day,
+                    "abandoning an unfinished nightly job"
+                );
                 self.finish_run(run_id, &serde_json::json!({ "abandoned": true }))?;
             }
         }
@@ -93,7 +97,11 @@ impl Store {
         for row in rows {
             let (step, detail) = row?;
             let detail = from_json(&detail).map_err(|e| {
-                record_error(&self.path, format!("step {step} of nightly job {run_id}"), e)
+                record_error(
+                    &self.path,
+                    format!("step {step} of nightly job {run_id}"),
+                    e,
+                )
             })?;
             steps.push((step, detail));
         }
@@ -151,7 +159,11 @@ impl Store {
         for row in rows {
             let (deal_id, probability, factors, run) = row?;
             let factors = from_json(&factors).map_err(|e| {
-                record_error(&self.path, format!("score of deal {deal_id} in run {run}"), e)
+                record_error(
+                    &self.path,
+                    format!("score of deal {deal_id} in run {run}"),
+                    e,
+                )
             })?;
             scores.push(WinProbability {
                 deal_id,
