@@ -11,13 +11,17 @@
 //! - [`predict`]: deal features and the gradient-boosted win model.
 //! - [`store`]: the SQLite record of messages, deals, signals and runs.
 //! - [`pipeline`]: the `run` job that drives the stages in order.
+//! - [`nightly`]: the resumable nightly job, the model registry and its outputs.
+//! - [`report`]: the self-contained HTML report of a run.
 
 pub mod domain;
 pub mod error;
 pub mod ingest;
+pub mod nightly;
 pub mod nlp;
 pub mod pipeline;
 pub mod predict;
+pub mod report;
 pub mod search;
 pub mod store;
 

@@ -10,6 +10,8 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
 use dealsignal::domain::Outcome;
+use dealsignal::nightly::registry::format_models;
+use dealsignal::nightly::{self, run_nightly, NightlyOptions};
 use dealsignal::nlp::encoder::Encoder;
 use dealsignal::nlp::eval::evaluate;
 use dealsignal::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
@@ -77,6 +79,47 @@ enum Command {
         /// mbox files, Maildir folders, .eml files or folders of call notes.
         #[arg(required = true)]
         sources: Vec<PathBuf>,
+    },
+    /// The nightly job: ingest new mail, analyse only new messages, rescore
+    /// open deals, write deals.{csv,jsonl,parquet}, warnings.csv and
+    /// report.html. A killed job is finished by the next run on the same day.
+    Nightly {
+        #[arg(long)]
+        workspace: PathBuf,
+        #[arg(long)]
+        deals: Option<PathBuf>,
+        #[arg(
+            long,
+            env = "DEALSIGNAL_MODEL_DIR",
+            default_value = "models/multilingual-e5-small"
+        )]
+        model_dir: PathBuf,
+        #[arg(long = "internal-domain")]
+        internal_domains: Vec<String>,
+        /// Score deals as of this day (YYYY-MM-DD); default today.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// mbox files, Maildir folders, .eml files or folders of call notes.
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+    },
+    /// List the registered win models with their metrics, oldest first.
+    Models {
+        #[arg(long)]
+        workspace: PathBuf,
+    },
+    /// Time-split validation of the win model on the workspace's closed deals:
+    /// AUC, log-loss, Brier, reliability table, trees beside the logistic baseline.
+    Validate {
+        #[arg(long)]
+        workspace: PathBuf,
+        /// Train on deals closed before this day, test on the rest; default
+        /// the day that leaves the newest 30% for testing.
+        #[arg(long)]
+        cutoff: Option<NaiveDate>,
+        /// Also write the closed deals' features to this CSV.
+        #[arg(long)]
+        export_features: Option<PathBuf>,
     },
     /// Train the signal and sentiment heads of a workspace on your own labelled
     /// sentences (TSV: lang, labels, sentiment, text).
@@ -183,6 +226,74 @@ fn dispatch(cli: Cli) -> Result<()> {
             };
             let (summary, deals) = pipeline::run(&opts, load_encoder)?;
             print_summary(&summary, &deals)?;
+            Ok(())
+        }
+        Command::Nightly {
+            workspace,
+            deals,
+            model_dir,
+            internal_domains,
+            as_of,
+            sources,
+        } => {
+            let opts = NightlyOptions {
+                workspace,
+                deals,
+                sources,
+                model_dir,
+                internal_domains,
+                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                progress: std::io::stderr().is_terminal(),
+                // Test hook: hold the job after a step so a test can kill it.
+                pause_after: std::env::var("DEALSIGNAL_NIGHTLY_PAUSE_AFTER").ok(),
+            };
+            let summary = run_nightly(&opts, load_encoder)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "nightly job {}{}: {} messages read ({} new), {} analysed{}, {} deals scored \
+                 with model {}{}, {} warnings",
+                summary.run_id,
+                if summary.resumed { " (resumed)" } else { "" },
+                summary.messages_read,
+                summary.messages_new,
+                summary.analysed,
+                if summary.encoder_loaded {
+                    ""
+                } else {
+                    " (encoder not loaded)"
+                },
+                summary.scored,
+                summary
+                    .model_id
+                    .map_or("-".to_string(), |id| format!("#{id}")),
+                if summary.model_trained { " (new)" } else { "" },
+                summary.warnings,
+            )?;
+            writeln!(out, "wrote {}", summary.outputs.join(", "))?;
+            Ok(())
+        }
+        Command::Models { workspace } => {
+            let store = dealsignal::store::Store::open(&workspace)?;
+            let models = store.models()?;
+            if models.is_empty() {
+                eprintln!("no models yet; `dealsignal nightly` trains and registers one");
+            }
+            write!(std::io::stdout().lock(), "{}", format_models(&models))?;
+            Ok(())
+        }
+        Command::Validate {
+            workspace,
+            cutoff,
+            export_features,
+        } => {
+            let today = chrono::Local::now().date_naive();
+            if let Some(path) = export_features {
+                let n = nightly::export_features(&workspace, &path, today)?;
+                eprintln!("wrote {n} closed deals' features to {}", path.display());
+            }
+            let report = nightly::validate_workspace(&workspace, cutoff, today)?;
+            write!(std::io::stdout().lock(), "{report}")?;
             Ok(())
         }
         Command::TrainSignals {

@@ -17,10 +17,11 @@ use sha2::{Digest, Sha256};
 use crate::domain::{Analysis, Deal, Direction, Message, Outcome, SignalKind, WinProbability};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions};
+use crate::nightly::next_action;
 use crate::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
 use crate::nlp::{self, AnalyseLimits, Embedder};
 use crate::predict::describe::describe;
-use crate::predict::features::{as_of_date, deal_features, feature_names};
+use crate::predict::features::{as_of_date, deal_features, feature_names, FeatureRow};
 use crate::predict::model::WinModel;
 use crate::predict::{
     deal_warnings, forecast_by_quarter, ForecastConfig, QuarterForecast, Warning, WarningConfig,
@@ -94,6 +95,12 @@ pub struct EnrichedDeal {
     pub signals: Vec<SignalEvidence>,
     pub factors: Vec<String>,
     pub warnings: Vec<Warning>,
+    /// The one thing the owner should do next, from the warnings and factors.
+    pub next_action: String,
+    /// Each analysed message's sentiment by date, for the report's charts;
+    /// left out of the records, which carry the mean and the trend.
+    #[serde(skip)]
+    pub sentiment_series: Vec<(DateTime<Utc>, f32)>,
 }
 
 /// A signal with the sentence that shows it, for the deal record.
@@ -129,21 +136,12 @@ pub fn run<E: Embedder>(
     let internal = internal_domains(&opts.internal_domains, &deals);
     tracing::info!(deals = deals.len(), internal = ?internal, "deals loaded");
 
-    // Ingest: only files the ledger does not know (or that changed) are
-    // read; their messages and ledger rows are committed together, so a run
-    // killed at any point is finished by the next one, never doubled.
-    let ingest_opts = IngestOptions {
-        internal_domains: internal.clone(),
-        known_files: store.file_records()?,
-    };
-    let mut report = ingest::read_sources(&opts.sources, &ingest_opts)?;
-    ingest::attribute(&mut report.messages, &deals, &internal);
+    let (report, new) = ingest_new(&mut store, &opts.sources, &deals, &internal, run_id)?;
     summary.files = report.files;
     summary.bytes = report.bytes;
     summary.messages_read = report.messages.len();
     summary.skipped = report.skipped.len();
-    summary.messages_new = store.commit_ingest(&report.messages, &report.ledger, run_id)?;
-    store.attribute_threads()?;
+    summary.messages_new = new;
     summary
         .seconds
         .insert("ingest".into(), clock.elapsed().as_secs_f64());
@@ -164,7 +162,8 @@ pub fn run<E: Embedder>(
     if !pending.is_empty() {
         let embedder = load_embedder(&opts.model_dir)?;
         let heads = workspace_heads(&opts.workspace, &embedder, &mut store, opts.progress)?;
-        let (analysed, embedded) = analyse_pending(&pending, &embedder, &heads, &mut store, opts)?;
+        let (analysed, embedded) =
+            analyse_pending(&pending, &embedder, &heads, &mut store, opts.progress)?;
         summary.analysed = analysed;
         summary.sentences_embedded = embedded;
     }
@@ -219,9 +218,31 @@ pub fn run<E: Embedder>(
     Ok((summary, enriched))
 }
 
+/// Ingests `sources` into the store: only files the ledger does not know (or
+/// that changed) are read; their messages and ledger rows are committed
+/// together, so a run killed at any point is finished by the next one, never
+/// doubled. Returns what was read and how many messages were new.
+pub(crate) fn ingest_new(
+    store: &mut Store,
+    sources: &[PathBuf],
+    deals: &[Deal],
+    internal: &[String],
+    run_id: i64,
+) -> Result<(ingest::IngestReport, usize)> {
+    let ingest_opts = IngestOptions {
+        internal_domains: internal.to_vec(),
+        known_files: store.file_records()?,
+    };
+    let mut report = ingest::read_sources(sources, &ingest_opts)?;
+    ingest::attribute(&mut report.messages, deals, internal);
+    let new = store.commit_ingest(&report.messages, &report.ledger, run_id)?;
+    store.attribute_threads()?;
+    Ok((report, new))
+}
+
 /// Our side of every conversation: the domains given on the command line
 /// plus the domains of the deal owners' addresses.
-fn internal_domains(given: &[String], deals: &[Deal]) -> Vec<String> {
+pub(crate) fn internal_domains(given: &[String], deals: &[Deal]) -> Vec<String> {
     let mut domains: Vec<String> = given.iter().map(|d| d.trim().to_lowercase()).collect();
     for deal in deals {
         if let Some((_, domain)) = deal.owner.rsplit_once('@') {
@@ -332,7 +353,7 @@ pub fn train_workspace_heads<E: Embedder>(
 }
 
 /// The workspace's heads, trained from the bundled sentences on first use.
-fn workspace_heads<E: Embedder>(
+pub(crate) fn workspace_heads<E: Embedder>(
     workspace: &Path,
     embedder: &E,
     store: &mut Store,
@@ -359,12 +380,12 @@ fn workspace_heads<E: Embedder>(
 
 /// Embeds and analyses messages that have no analysis yet; returns how many
 /// messages were analysed and how many sentences went through the encoder.
-fn analyse_pending<E: Embedder>(
+pub(crate) fn analyse_pending<E: Embedder>(
     pending: &[Message],
     embedder: &E,
     heads: &Heads,
     store: &mut Store,
-    opts: &RunOptions,
+    progress: bool,
 ) -> Result<(usize, usize)> {
     let limits = AnalyseLimits::default();
     let per_message = nlp::message_sentences(pending, &limits);
@@ -381,7 +402,7 @@ fn analyse_pending<E: Embedder>(
         "analysing"
     );
 
-    let bar = progress_bar(unique.len(), "embedding", opts.progress);
+    let bar = progress_bar(unique.len(), "embedding", progress);
     let (vectors, embedded) = embed_cached(&unique, embedder, store, &bar)?;
     bar.finish_and_clear();
 
@@ -394,7 +415,7 @@ fn analyse_pending<E: Embedder>(
 /// (re)indexed with their language, signals and deal. When the index holds a
 /// different number of messages than the store (a first run, or a run that
 /// was killed between storing and indexing), everything is reindexed.
-fn update_index(
+pub(crate) fn update_index(
     workspace: &Path,
     messages: &[Message],
     analyses: &[Analysis],
@@ -439,19 +460,7 @@ fn score_deals(
     analyses: &[Analysis],
     as_of: NaiveDate,
 ) -> Result<Vec<WinProbability>> {
-    let by_deal = messages_by_deal(messages);
-    let analysis_by_id: HashMap<String, &Analysis> =
-        analyses.iter().map(|a| (a.message_id.clone(), a)).collect();
-    let deal_messages = |deal: &Deal| by_deal.get(deal.id.as_str()).cloned().unwrap_or_default();
-
-    let mut train_rows = Vec::new();
-    let mut labels = Vec::new();
-    for deal in deals.iter().filter(|d| d.outcome != Outcome::Open) {
-        let msgs = deal_messages(deal);
-        let closed_on = as_of_date(deal, &msgs, as_of);
-        train_rows.push(deal_features(deal, &msgs, &analysis_by_id, closed_on));
-        labels.push(deal.outcome == Outcome::Won);
-    }
+    let (train_rows, labels) = training_set(deals, messages, analyses, as_of);
     let model = match WinModel::train(&train_rows, &labels) {
         Ok(model) => model,
         Err(error) => {
@@ -464,11 +473,49 @@ fn score_deals(
         features = feature_names().len(),
         "trained win model"
     );
+    score_open(&model, deals, messages, analyses, as_of)
+}
 
+/// The features of every closed deal as it stood when it closed, and
+/// whether it was won: what the win model learns from.
+pub(crate) fn training_set(
+    deals: &[Deal],
+    messages: &[Message],
+    analyses: &[Analysis],
+    as_of: NaiveDate,
+) -> (Vec<FeatureRow>, Vec<bool>) {
+    let by_deal = messages_by_deal(messages);
+    let analysis_by_id: HashMap<String, &Analysis> =
+        analyses.iter().map(|a| (a.message_id.clone(), a)).collect();
+    let mut rows = Vec::new();
+    let mut labels = Vec::new();
+    for deal in deals.iter().filter(|d| d.outcome != Outcome::Open) {
+        let msgs = by_deal.get(deal.id.as_str()).cloned().unwrap_or_default();
+        let closed_on = as_of_date(deal, &msgs, as_of);
+        rows.push(deal_features(deal, &msgs, &analysis_by_id, closed_on));
+        labels.push(deal.outcome == Outcome::Won);
+    }
+    (rows, labels)
+}
+
+/// Scores the open deals as of `as_of` with their top factors in words.
+pub(crate) fn score_open(
+    model: &WinModel,
+    deals: &[Deal],
+    messages: &[Message],
+    analyses: &[Analysis],
+    as_of: NaiveDate,
+) -> Result<Vec<WinProbability>> {
+    let by_deal = messages_by_deal(messages);
+    let analysis_by_id: HashMap<String, &Analysis> =
+        analyses.iter().map(|a| (a.message_id.clone(), a)).collect();
     let open_rows: Vec<_> = deals
         .iter()
         .filter(|d| d.outcome == Outcome::Open)
-        .map(|deal| deal_features(deal, &deal_messages(deal), &analysis_by_id, as_of))
+        .map(|deal| {
+            let msgs = by_deal.get(deal.id.as_str()).cloned().unwrap_or_default();
+            deal_features(deal, &msgs, &analysis_by_id, as_of)
+        })
         .collect();
     let mut scores = model.predict(&open_rows)?;
     for (score, row) in scores.iter_mut().zip(&open_rows) {
@@ -482,7 +529,7 @@ fn score_deals(
     Ok(scores)
 }
 
-fn messages_by_deal(messages: &[Message]) -> HashMap<&str, Vec<&Message>> {
+pub(crate) fn messages_by_deal(messages: &[Message]) -> HashMap<&str, Vec<&Message>> {
     let mut by_deal: HashMap<&str, Vec<&Message>> = HashMap::new();
     for message in messages {
         if let Some(deal) = &message.deal_id {
@@ -555,6 +602,7 @@ pub fn enrich(
                 .max();
 
             let mut points = Vec::new();
+            let mut sentiment_series = Vec::new();
             let mut signal_counts = BTreeMap::new();
             let mut signals = Vec::new();
             for message in &msgs {
@@ -564,6 +612,7 @@ pub fn enrich(
                 if let Some(date) = message.date {
                     if !message.new_text.trim().is_empty() {
                         points.push((date.timestamp() as f64 / 86_400.0, analysis.sentiment));
+                        sentiment_series.push((date, analysis.sentiment));
                     }
                 }
                 for signal in &analysis.signals {
@@ -590,6 +639,12 @@ pub fn enrich(
                 score.map(|s| s.probability),
                 context.warnings,
             );
+            let factors: Vec<(String, f64)> = score.map(|s| s.factors.clone()).unwrap_or_default();
+            let next_action = if deal.outcome == Outcome::Open {
+                next_action(&warnings, &factors)
+            } else {
+                String::new()
+            };
             EnrichedDeal {
                 id: deal.id.clone(),
                 name: deal.name.clone(),
@@ -615,12 +670,14 @@ pub fn enrich(
                     })
                     .unwrap_or_default(),
                 warnings,
+                next_action,
+                sentiment_series,
             }
         })
         .collect()
 }
 
-fn write_skipped(path: &Path, skipped: &[ingest::Skipped]) -> Result<()> {
+pub(crate) fn write_skipped(path: &Path, skipped: &[ingest::Skipped]) -> Result<()> {
     let mut text = String::from("path\toffset\treason\n");
     for s in skipped {
         let offset = s.source.offset.map(|o| o.to_string()).unwrap_or_default();
@@ -630,7 +687,7 @@ fn write_skipped(path: &Path, skipped: &[ingest::Skipped]) -> Result<()> {
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
-fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
+pub(crate) fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
     let to_err = |e: csv::Error| Error::bad_input(path, e.to_string());
     let mut writer = csv::Writer::from_path(path).map_err(to_err)?;
     writer
@@ -651,6 +708,7 @@ fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
             "signals",
             "factors",
             "warnings",
+            "next_action",
         ])
         .map_err(to_err)?;
     let fmt_date = |d: Option<DateTime<Utc>>| d.map(|d| d.to_rfc3339()).unwrap_or_default();
@@ -688,13 +746,14 @@ fn write_csv(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
                     .map(|w| w.message.as_str())
                     .collect::<Vec<_>>()
                     .join("; "),
+                d.next_action.clone(),
             ])
             .map_err(to_err)?;
     }
     writer.flush().map_err(|e| Error::io(path, e))
 }
 
-fn write_json(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
+pub(crate) fn write_json(path: &Path, deals: &[EnrichedDeal]) -> Result<()> {
     let json = serde_json::to_string_pretty(deals).expect("deal records serialise");
     std::fs::write(path, json).map_err(|e| Error::io(path, e))
 }

@@ -11,8 +11,22 @@ use dealsignal::domain::{Analysis, Message};
 use dealsignal::store::Store;
 
 const WORDS: [&str; 16] = [
-    "budget", "approved", "contract", "pricing", "delay", "demo", "board", "signature",
-    "discount", "competitor", "timeline", "renewal", "legal", "review", "meeting", "quarter",
+    "budget",
+    "approved",
+    "contract",
+    "pricing",
+    "delay",
+    "demo",
+    "board",
+    "signature",
+    "discount",
+    "competitor",
+    "timeline",
+    "renewal",
+    "legal",
+    "review",
+    "meeting",
+    "quarter",
 ];
 
 /// Writes `files` mbox files of `per_file` distinct mails each.
@@ -49,7 +63,12 @@ fn command(workspace: &Path, model: &Path, corpus: &Path) -> Command {
         .arg(workspace)
         .arg("--model-dir")
         .arg(model)
-        .args(["--internal-domain", "vendor.example", "--as-of", "2026-03-20"])
+        .args([
+            "--internal-domain",
+            "vendor.example",
+            "--as-of",
+            "2026-03-20",
+        ])
         .arg(corpus)
         .env("DEALSIGNAL_LOG", "dealsignal=warn")
         .stdout(Stdio::null())
@@ -103,7 +122,10 @@ fn killed_runs_then_a_rerun_store_exactly_what_one_clean_run_stores() {
     }
     // Later runs start from what earlier ones stored and finish sooner, so
     // not every kill lands on a live process; the first ones always do.
-    assert!(killed_while_running >= 2, "only {killed_while_running} kills hit a running process");
+    assert!(
+        killed_while_running >= 2,
+        "only {killed_while_running} kills hit a running process"
+    );
     run_to_end(&crashed, &model, &corpus);
 
     let got = contents(&crashed);
@@ -143,11 +165,21 @@ fn rerun_over_unchanged_sources_reads_no_file_and_a_touched_file_is_hashed_not_p
     run_to_end(&ws, &model, &corpus);
 
     let store = Store::open(&ws).unwrap();
-    let runs: Vec<serde_json::Value> =
-        (1..=2).map(|id| store.run_summary(id).unwrap().unwrap()).collect();
+    let runs: Vec<serde_json::Value> = (1..=2)
+        .map(|id| store.run_summary(id).unwrap().unwrap())
+        .collect();
     assert_eq!(runs[0]["files"], 3);
-    assert_eq!(runs[1]["files"], 1, "only the changed file is parsed: {}", runs[1]);
+    assert_eq!(
+        runs[1]["files"], 1,
+        "only the changed file is parsed: {}",
+        runs[1]
+    );
     assert_eq!(runs[1]["messages_new"], 1);
     assert_eq!(store.messages().unwrap().len(), 16);
-    assert_eq!(store.file_records().unwrap()[&second.display().to_string()].message_ids.len(), 6);
+    assert_eq!(
+        store.file_records().unwrap()[&second.display().to_string()]
+            .message_ids
+            .len(),
+        6
+    );
 }

@@ -8,7 +8,9 @@ use dealsignal::domain::Outcome;
 use dealsignal::ingest::read_deals;
 
 fn crm(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ingest/crm").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/ingest/crm")
+        .join(name)
 }
 
 #[test]
@@ -49,10 +51,20 @@ fn doctor_prints_a_report_naming_the_problem_deals() {
         .arg(crm("salesforce.csv"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("deals: 2 (1 open)"), "{text}");
-    assert!(text.contains("open deals with close date in the past: 1"), "{text}");
-    assert!(text.contains("0065g00000AbCdF: closes 2026-02-28"), "{text}");
+    assert!(
+        text.contains("open deals with close date in the past: 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0065g00000AbCdF: closes 2026-02-28"),
+        "{text}"
+    );
     assert!(text.contains("amount           100.0%"), "{text}");
 }

@@ -170,8 +170,14 @@ fn every_mail_corpus_file_is_read_or_rejected_with_a_reason() {
             report.messages.len(),
             report.skipped.len()
         );
-        assert!(missing.is_empty(), "{corpus}: files neither read nor skipped: {missing:?}");
-        assert!(report.skipped.iter().all(|s| !s.reason.is_empty() && !s.reason.contains('\n')));
+        assert!(
+            missing.is_empty(),
+            "{corpus}: files neither read nor skipped: {missing:?}"
+        );
+        assert!(report
+            .skipped
+            .iter()
+            .all(|s| !s.reason.is_empty() && !s.reason.contains('\n')));
     }
 }
 
@@ -193,8 +199,13 @@ fn talon_reply_fixtures_pass_the_cleaner() {
     for path in entries {
         total += 1;
         let raw = std::fs::read(&path).unwrap();
-        let source = dealsignal::domain::SourceRef { path: path.display().to_string(), offset: None };
-        let got = parse_message(&raw, source).map(|m| m.new_text).unwrap_or_default();
+        let source = dealsignal::domain::SourceRef {
+            path: path.display().to_string(),
+            offset: None,
+        };
+        let got = parse_message(&raw, source)
+            .map(|m| m.new_text)
+            .unwrap_or_default();
         let expected_path = path.with_file_name(format!(
             "{}_reply_text",
             path.file_stem().unwrap().to_string_lossy()
@@ -203,10 +214,14 @@ fn talon_reply_fixtures_pass_the_cleaner() {
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "Hello".to_string());
         // Talon keeps signatures; we cut them, so a prefix match counts.
-        let ok = squash(&got) == squash(&expected) || squash(&expected).starts_with(&squash(&got)) && !got.is_empty();
+        let ok = squash(&got) == squash(&expected)
+            || squash(&expected).starts_with(&squash(&got)) && !got.is_empty();
         passed += usize::from(ok);
         if !ok {
-            eprintln!("TALON FAIL {}: got {got:?}, want {expected:?}", path.display());
+            eprintln!(
+                "TALON FAIL {}: got {got:?}, want {expected:?}",
+                path.display()
+            );
         }
     }
     let mut html: Vec<PathBuf> = std::fs::read_dir(base.join("html_replies"))
@@ -225,5 +240,8 @@ fn talon_reply_fixtures_pass_the_cleaner() {
         }
     }
     eprintln!("TALON passed {passed} of {total}");
-    assert!(passed * 2 >= total, "only {passed} of {total} talon cases pass");
+    assert!(
+        passed * 2 >= total,
+        "only {passed} of {total} talon cases pass"
+    );
 }

@@ -42,7 +42,9 @@ pub fn attribute(messages: &mut [Message], deals: &[Deal], internal_domains: &[S
     let mut by_thread: BTreeMap<String, String> = BTreeMap::new();
     for message in messages.iter() {
         if let (Some(thread), Some(deal)) = (&message.thread_id, &message.deal_id) {
-            let entry = by_thread.entry(thread.clone()).or_insert_with(|| deal.clone());
+            let entry = by_thread
+                .entry(thread.clone())
+                .or_insert_with(|| deal.clone());
             if deal < entry {
                 *entry = deal.clone();
             }
@@ -91,9 +93,7 @@ static DEAL_REFERENCE: Lazy<Regex> = Lazy::new(|| {
 /// The first deal id written in brackets in `text` (a subject), if any.
 /// The caller checks that such a deal exists.
 pub fn deal_reference(text: &str) -> Option<String> {
-    DEAL_REFERENCE
-        .captures(text)
-        .map(|c| c[1].to_string())
+    DEAL_REFERENCE.captures(text).map(|c| c[1].to_string())
 }
 
 fn recipients(message: &Message) -> impl Iterator<Item = &str> {

@@ -331,7 +331,8 @@ To: Phillip K Allen/HOU/ECT@ECT\ncc: \nSubject: Re: gas\n\nold text\n";
         let body = "The build is green again.\n\n_______________________________________________\n\
 dev mailing list\ndev@lists.example\n";
         assert_eq!(new_text(body), "The build is green again.");
-        let apache = "Thanks!\n\n---------------------------------------------------------------------\n\
+        let apache =
+            "Thanks!\n\n---------------------------------------------------------------------\n\
 To unsubscribe, e-mail: users-unsubscribe@httpd.apache.org\n";
         assert_eq!(new_text(apache), "Thanks!");
     }

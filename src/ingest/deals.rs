@@ -41,10 +41,12 @@ fn field_for(column: &str) -> Option<Field> {
     Some(match column {
         "id" | "dealid" | "opportunityid" | "recordid" => Field::Id,
         "name" | "dealname" | "opportunityname" => Field::Name,
-        "account" | "accountname" | "company" | "companyname" | "associatedcompany"
-        | "associatedcompanyprimary" => {
-            Field::Account
-        }
+        "account"
+        | "accountname"
+        | "company"
+        | "companyname"
+        | "associatedcompany"
+        | "associatedcompanyprimary" => Field::Account,
         "contactdomains" | "contactdomain" | "domains" | "domain" | "companydomainname" => {
             Field::ContactDomains
         }

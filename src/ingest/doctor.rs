@@ -90,7 +90,10 @@ pub fn doctor(file: &DealsFile, config: &DoctorConfig) -> DoctorReport {
 
     let mut accounts: BTreeMap<String, Vec<&Deal>> = BTreeMap::new();
     for deal in deals.iter().filter(|d| !d.account.trim().is_empty()) {
-        accounts.entry(account_key(&deal.account)).or_default().push(deal);
+        accounts
+            .entry(account_key(&deal.account))
+            .or_default()
+            .push(deal);
     }
     for (key, group) in accounts {
         let mut spellings: Vec<&str> = group.iter().map(|d| d.account.trim()).collect();
@@ -127,7 +130,18 @@ pub fn doctor(file: &DealsFile, config: &DoctorConfig) -> DoctorReport {
 /// Inc.", "Acme, Inc" and "acme" are one account.
 fn account_key(account: &str) -> String {
     const FORMS: [&str; 12] = [
-        "inc", "incorporated", "ltd", "llc", "gmbh", "ab", "as", "sa", "corp", "co", "plc", "ag",
+        "inc",
+        "incorporated",
+        "ltd",
+        "llc",
+        "gmbh",
+        "ab",
+        "as",
+        "sa",
+        "corp",
+        "co",
+        "plc",
+        "ag",
     ];
     account
         .split(|c: char| !c.is_alphanumeric())
@@ -152,13 +166,25 @@ impl fmt::Display for DoctorReport {
         };
         list(f, "unreadable rows", self.row_errors.clone())?;
         list(f, "missing amount", self.missing_amount.clone())?;
-        let absurd = self.absurd_amount.iter().map(|(id, a)| format!("{id}: {a}"));
+        let absurd = self
+            .absurd_amount
+            .iter()
+            .map(|(id, a)| format!("{id}: {a}"));
         list(f, "absurd amount (<= 0 or huge)", absurd.collect())?;
-        let past = self.close_date_past.iter().map(|(id, d)| format!("{id}: closes {d}"));
+        let past = self
+            .close_date_past
+            .iter()
+            .map(|(id, d)| format!("{id}: closes {d}"));
         list(f, "open deals with close date in the past", past.collect())?;
-        let dups = self.duplicate_accounts.iter().map(|(k, v)| format!("{k}: {}", v.join("; ")));
+        let dups = self
+            .duplicate_accounts
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.join("; ")));
         list(f, "accounts spelled several ways", dups.collect())?;
-        let stale = self.stale.iter().map(|(id, age)| format!("{id}: open for {age} days"));
+        let stale = self
+            .stale
+            .iter()
+            .map(|(id, age)| format!("{id}: open for {age} days"));
         list(f, "stale open deals", stale.collect())?;
         writeln!(f, "fields filled:")?;
         for (field, share) in &self.filled {
@@ -202,16 +228,28 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 3, 20).unwrap();
         let report = doctor(&file, &DoctorConfig::new(today));
         assert_eq!(report.missing_amount, ["D-2"]);
-        let absurd: Vec<&str> = report.absurd_amount.iter().map(|(id, _)| id.as_str()).collect();
+        let absurd: Vec<&str> = report
+            .absurd_amount
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
         assert_eq!(absurd, ["D-3", "D-4"]);
         assert_eq!(report.close_date_past.len(), 1);
         assert_eq!(report.close_date_past[0].0, "D-3");
         assert_eq!(report.duplicate_accounts.len(), 1);
         assert_eq!(report.duplicate_accounts[0].0, "acme");
         assert_eq!(report.stale, [("D-3".to_string(), 443)]);
-        let amount = report.filled.iter().find(|(f, _)| *f == "amount").unwrap().1;
+        let amount = report
+            .filled
+            .iter()
+            .find(|(f, _)| *f == "amount")
+            .unwrap()
+            .1;
         assert!((amount - 0.75).abs() < 1e-9);
         let text = report.to_string();
-        assert!(text.contains("open deals with close date in the past: 1"), "{text}");
+        assert!(
+            text.contains("open deals with close date in the past: 1"),
+            "{text}"
+        );
     }
 }

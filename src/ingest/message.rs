@@ -6,12 +6,12 @@
 //! the text body (plain text preferred, HTML turned into text otherwise,
 //! attachments never), and the cleaned [`new_text`](super::clean::new_text).
 
+use charset::Charset;
 use chrono::{DateTime, Utc};
+use encoding_rs::WINDOWS_1252;
 use mailparse::{
     addrparse_header, msgidparse, parse_mail, DispositionType, MailAddr, MailHeaderMap, ParsedMail,
 };
-use charset::Charset;
-use encoding_rs::WINDOWS_1252;
 use once_cell::sync::Lazy;
 use regex::Regex;
 use sha2::{Digest, Sha256};
@@ -278,8 +278,8 @@ impl BodyParts<'_> {
             .or_else(|| part.ctype.params.get("name"))
             .map(|n| n.trim().to_string());
         let is_text = mime == "text/plain" || mime == "text/html";
-        let attached = disposition.disposition == DispositionType::Attachment
-            || (!is_text && name.is_some());
+        let attached =
+            disposition.disposition == DispositionType::Attachment || (!is_text && name.is_some());
         if attached {
             let name = name.unwrap_or_else(|| "unnamed".to_string());
             self.attachments.push(format!("{name} ({mime})"));
@@ -342,7 +342,11 @@ fn is_machine_written(
     from: &str,
     subject: &str,
 ) -> bool {
-    let value = |name: &str| headers.get_first_value(name).map(|v| v.to_ascii_lowercase());
+    let value = |name: &str| {
+        headers
+            .get_first_value(name)
+            .map(|v| v.to_ascii_lowercase())
+    };
     if value("Auto-Submitted").is_some_and(|v| !v.trim().starts_with("no")) {
         return true;
     }

@@ -293,8 +293,8 @@ fn is_hidden(entry: &walkdir::DirEntry) -> bool {
         return false;
     }
     let path = entry.path();
-    let maildir = entry.file_type().is_dir()
-        && (path.join("cur").is_dir() || path.join("new").is_dir());
+    let maildir =
+        entry.file_type().is_dir() && (path.join("cur").is_dir() || path.join("new").is_dir());
     !maildir
 }
 

@@ -171,9 +171,15 @@ fn vtt_turn(line: &str) -> Turn {
     if let Some(rest) = line.strip_prefix("<v") {
         if let Some(close) = rest.find('>') {
             let speaker = rest[..close].trim().trim_start_matches('.').to_string();
-            let speaker = speaker.split_once(' ').map_or(speaker.clone(), |(class, name)| {
-                if class.starts_with('.') { name.to_string() } else { speaker.clone() }
-            });
+            let speaker = speaker
+                .split_once(' ')
+                .map_or(speaker.clone(), |(class, name)| {
+                    if class.starts_with('.') {
+                        name.to_string()
+                    } else {
+                        speaker.clone()
+                    }
+                });
             let text = rest[close + 1..].replace("</v>", "").trim().to_string();
             return Turn { speaker, text };
         }
@@ -193,7 +199,13 @@ fn vtt_turn(line: &str) -> Turn {
 fn call_message(raw: &[u8], path: &Path, turns: &[Turn], info: CallInfo) -> Message {
     let body = turns
         .iter()
-        .map(|t| if t.speaker.is_empty() { t.text.clone() } else { format!("{}: {}", t.speaker, t.text) })
+        .map(|t| {
+            if t.speaker.is_empty() {
+                t.text.clone()
+            } else {
+                format!("{}: {}", t.speaker, t.text)
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let mut speakers: Vec<&str> = Vec::new();
@@ -423,7 +435,9 @@ subject: Discovery call\n---\nLars said budget is approved for Q2.\n";
         let raw = b"WEBVTT\n\nNOTE deal: D-7\n\n1\n00:00:01.000 --> 00:00:03.000\n\
 <v Lars Holm>Budget is approved.</v>\n\n00:00:03.000 --> 00:00:05.000\n\
 <v Lars Holm>We sign in April.</v>\n\n00:00:05.000 --> 00:00:07.000\nAnna Berg: Great.\n";
-        let m = parse_note_file(raw, Path::new("call.vtt")).unwrap().unwrap();
+        let m = parse_note_file(raw, Path::new("call.vtt"))
+            .unwrap()
+            .unwrap();
         assert_eq!(m.deal_id.as_deref(), Some("D-7"));
         assert_eq!(m.from_name, "Lars Holm");
         assert_eq!(

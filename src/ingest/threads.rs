@@ -146,7 +146,10 @@ mod tests {
 
     fn threads(messages: &mut [Message]) -> Vec<String> {
         assign_threads(messages);
-        messages.iter().map(|m| m.thread_id.clone().unwrap()).collect()
+        messages
+            .iter()
+            .map(|m| m.thread_id.clone().unwrap())
+            .collect()
     }
 
     #[test]
@@ -182,7 +185,10 @@ mod tests {
 
     #[test]
     fn a_fresh_mail_with_a_repeated_subject_is_its_own_thread() {
-        let mut msgs = [mail("a", "Weekly", &[], None, 1), mail("b", "Weekly", &[], None, 8)];
+        let mut msgs = [
+            mail("a", "Weekly", &[], None, 1),
+            mail("b", "Weekly", &[], None, 8),
+        ];
         assert_eq!(threads(&mut msgs), ["a", "b"]);
     }
 

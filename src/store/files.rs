@@ -49,8 +49,8 @@ impl Store {
         let mut files = HashMap::new();
         for row in rows {
             let (path, size, mtime_ns, sha256, ids) = row?;
-            let message_ids = from_json(&ids)
-                .map_err(|e| record_error(&self.path, format!("file {path}"), e))?;
+            let message_ids =
+                from_json(&ids).map_err(|e| record_error(&self.path, format!("file {path}"), e))?;
             let record = FileRecord {
                 path: path.clone(),
                 size: size as u64,

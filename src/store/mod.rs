@@ -11,6 +11,7 @@
 //! either the whole batch or none of it.
 
 mod files;
+mod nightly;
 mod schema;
 
 pub use files::FileRecord;
@@ -28,6 +29,8 @@ use crate::domain::{
     WinProbability,
 };
 use crate::error::{Error, Result};
+
+pub use nightly::{NightlyJob, StoredModel};
 
 /// The database file inside a workspace.
 pub const DB_FILE: &str = "dealsignal.sqlite";
@@ -528,7 +531,11 @@ impl Store {
 /// An error about one record of the database, naming file and record.
 /// Inserts messages inside a transaction the caller commits, so ingest can
 /// store messages and its file ledger atomically; returns how many were new.
-fn insert_messages_in(tx: &rusqlite::Transaction<'_>, path: &Path, messages: &[Message]) -> Result<usize> {
+fn insert_messages_in(
+    tx: &rusqlite::Transaction<'_>,
+    path: &Path,
+    messages: &[Message],
+) -> Result<usize> {
     let mut new = 0;
     {
         let mut insert = tx.prepare_cached(

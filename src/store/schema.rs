@@ -101,4 +101,30 @@ pub(super) const MIGRATIONS: &[&str] = &[
         last_run    INTEGER                          -- runs.id of the last read
     );
     "#,
+    // 3: the nightly job's resumable steps and the model registry. IF NOT
+    // EXISTS keeps it safe whichever number it ends up with after a merge.
+    r#"
+    CREATE TABLE IF NOT EXISTS nightly_jobs (
+        run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        as_of  TEXT NOT NULL                        -- YYYY-MM-DD
+    );
+
+    CREATE TABLE IF NOT EXISTS nightly_steps (
+        run_id      INTEGER NOT NULL REFERENCES nightly_jobs (run_id) ON DELETE CASCADE,
+        step        TEXT NOT NULL,
+        finished_at TEXT NOT NULL,                  -- RFC 3339, UTC
+        detail      TEXT NOT NULL,                  -- JSON
+        PRIMARY KEY (run_id, step)
+    );
+
+    CREATE TABLE IF NOT EXISTS models (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id     INTEGER NOT NULL UNIQUE REFERENCES runs (id),
+        trained_at TEXT NOT NULL,                   -- RFC 3339, UTC
+        kind       TEXT NOT NULL,
+        data_hash  TEXT NOT NULL,                   -- sha256 of the training rows
+        metrics    TEXT NOT NULL,                   -- JSON
+        model      TEXT NOT NULL                    -- JSON of the WinModel
+    );
+    "#,
 ];
