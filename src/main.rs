@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use dealsignal::domain::Outcome;
 use dealsignal::nlp::encoder::Encoder;
-use dealsignal::nlp::eval::evaluate;
+use dealsignal::nlp::eval::{evaluate, evaluate_sentiment_sets, read_sentiment_sets};
 use dealsignal::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
 use dealsignal::pipeline::{self, EnrichedDeal, RunOptions, RunSummary};
 use dealsignal::search::{SearchIndex, SearchOptions, Sort};
@@ -96,6 +96,15 @@ enum Command {
         /// Test sentences; default the bundled held-out set.
         #[arg(long)]
         test: Option<PathBuf>,
+        /// Workspace whose embedding cache to read and fill (created if missing).
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// The realdata folder: also score sentiment on its public sets.
+        #[arg(long)]
+        realdata: Option<PathBuf>,
+        /// Most sentences per split of each real set (the encoder's time).
+        #[arg(long, default_value_t = 500)]
+        realdata_limit: usize,
     },
     /// Search all messages: "phrases"~2, AND/OR/NOT, from:, to:, subject:, deal:,
     /// account:, signal:budget_approved, lang:sv, kind:call, date:30d.., sentiment:..-0.2
@@ -197,6 +206,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             model_dir,
             train,
             test,
+            workspace,
+            realdata,
+            realdata_limit,
         } => {
             let train = match train {
                 Some(path) => labelled_file(&path)?,
@@ -210,13 +222,29 @@ fn dispatch(cli: Cli) -> Result<()> {
                 )?,
             };
             let encoder = load_encoder(&model_dir)?;
+            let mut embed = |texts: &[String], label: &str| match &workspace {
+                Some(dir) => pipeline::embed_all_cached(dir, &encoder, texts, label),
+                None => pipeline::embed_all(&encoder, texts, label),
+            };
             let texts =
                 |set: &[LabelledSentence]| set.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
-            let train_vectors = pipeline::embed_all(&encoder, &texts(&train), "train")?;
+            let train_vectors = embed(&texts(&train), "train")?;
             let heads = Heads::train(&train_vectors, &train, &TrainConfig::default())?;
-            let test_vectors = pipeline::embed_all(&encoder, &texts(&test), "test")?;
+            let test_vectors = embed(&texts(&test), "test")?;
             let report = evaluate(&heads, &test, &test_vectors)?;
-            write!(std::io::stdout().lock(), "{report}")?;
+            let shape = heads.shape();
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "signal head: hidden {}, balanced {} (chosen on validation)\n",
+                shape.hidden, shape.balanced
+            )?;
+            write!(out, "{report}")?;
+            if let Some(root) = realdata {
+                let sets = read_sentiment_sets(&root, realdata_limit)?;
+                let real = evaluate_sentiment_sets(&sets, &heads, &mut embed)?;
+                write!(out, "\n{real}")?;
+            }
             Ok(())
         }
         Command::Search {

@@ -303,6 +303,22 @@ pub fn embed_all<E: Embedder>(
     Ok(out)
 }
 
+/// Embeds texts in order through the workspace's embedding cache, so that a
+/// second `eval` or `train-signals` over the same sentences skips the encoder.
+pub fn embed_all_cached<E: Embedder>(
+    workspace: &Path,
+    embedder: &E,
+    texts: &[String],
+    label: &str,
+) -> Result<Vec<Vec<f32>>> {
+    let mut store = Store::open(workspace)?;
+    let bar = progress_bar(texts.len(), label, true);
+    let (vectors, embedded) = embed_cached(texts, embedder, &mut store, &bar)?;
+    bar.finish_and_clear();
+    tracing::info!(texts = texts.len(), embedded, label, "embedded through the cache");
+    Ok(texts.iter().map(|t| vectors[t].clone()).collect())
+}
+
 /// Trains heads on labelled sentences, embedding them through the
 /// workspace's cache, and saves them as the workspace's heads.
 pub fn train_workspace_heads<E: Embedder>(
