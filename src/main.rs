@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use dealsignal::domain::Outcome;
 use dealsignal::nlp::encoder::Encoder;
 use dealsignal::nlp::eval::{evaluate, evaluate_sentiment_sets, read_sentiment_sets};
+use dealsignal::nlp::trackers::{TrackerConfig, TRACKERS_FILE};
 use dealsignal::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
 use dealsignal::pipeline::{self, EnrichedDeal, RunOptions, RunSummary};
 use dealsignal::search::{SearchIndex, SearchOptions, Sort};
@@ -64,6 +65,10 @@ enum Command {
         /// Score deals as of this day (YYYY-MM-DD); default today.
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// Custom trackers (JSON, see fixtures/trackers/); copied into the
+        /// workspace as trackers.json, which later runs use without the flag.
+        #[arg(long)]
+        trackers: Option<PathBuf>,
         /// mbox files, Maildir folders, .eml files or folders of call notes.
         #[arg(required = true)]
         sources: Vec<PathBuf>,
@@ -168,8 +173,12 @@ fn dispatch(cli: Cli) -> Result<()> {
             model_dir,
             internal_domains,
             as_of,
+            trackers,
             sources,
         } => {
+            if let Some(path) = trackers {
+                install_trackers(&path, &workspace)?;
+            }
             let opts = RunOptions {
                 workspace,
                 deals,
@@ -283,6 +292,18 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Checks a trackers file and copies it into the workspace. Messages analysed
+/// before keep their old signals; a new workspace sees the trackers everywhere.
+fn install_trackers(path: &Path, workspace: &Path) -> Result<()> {
+    TrackerConfig::load(path)?;
+    std::fs::create_dir_all(workspace)
+        .with_context(|| format!("creating workspace {}", workspace.display()))?;
+    let target = workspace.join(TRACKERS_FILE);
+    std::fs::copy(path, &target)
+        .with_context(|| format!("copying {} to {}", path.display(), target.display()))?;
+    Ok(())
 }
 
 fn labelled_file(path: &Path) -> Result<Vec<LabelledSentence>> {

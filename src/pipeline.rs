@@ -18,6 +18,7 @@ use crate::domain::{Analysis, Deal, Direction, Message, Outcome, SignalKind, Win
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions};
 use crate::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
+use crate::nlp::trackers::Trackers;
 use crate::nlp::{self, AnalyseLimits, Embedder};
 use crate::predict::describe::describe;
 use crate::predict::features::{as_of_date, deal_features, feature_names};
@@ -396,7 +397,8 @@ fn analyse_pending<E: Embedder>(
     let (vectors, embedded) = embed_cached(&unique, embedder, store, &bar)?;
     bar.finish_and_clear();
 
-    let analyses = nlp::analyse(pending, &per_message, &vectors, heads)?;
+    let trackers = Trackers::for_workspace(&opts.workspace, embedder)?;
+    let analyses = nlp::analyse(pending, &per_message, &vectors, heads, &trackers)?;
     store.save_analyses(&analyses)?;
     Ok((analyses.len(), embedded))
 }
