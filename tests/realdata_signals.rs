@@ -65,6 +65,26 @@ fn english_example_tracker_finds_swedish_and_german_sentences_in_the_sample() {
     for (sentence, lang) in &hits {
         eprintln!("hit [{lang}] {sentence}");
     }
+    // The similarity of every sentence, to show how far the threshold is
+    // from the nearest miss when the default is tuned.
+    let mut open = config.clone();
+    for spec in &mut open.trackers {
+        spec.threshold = Some(-1.0);
+    }
+    let open = Trackers::prepare(&open, &encoder).unwrap();
+    let mut scored: Vec<(f32, &String)> = sentences
+        .iter()
+        .zip(&vectors)
+        .filter_map(|(s, v)| {
+            let hits = open.matches(s, v);
+            let hit = hits.iter().find(|h| h.name == "security_review")?;
+            Some((hit.score, s))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (score, sentence) in scored.iter().take(30) {
+        eprintln!("{score:.3} {sentence}");
+    }
 
     let in_lang = |lang: &str, words: &[&str]| {
         hits.iter()
@@ -90,16 +110,16 @@ fn english_example_tracker_finds_swedish_and_german_sentences_in_the_sample() {
 }
 
 /// Floors a little below the macro-F1 measured with 500 sentences per split
-/// (see the eval table in the signals notes); the head trained on each set
-/// must also beat both baselines on that set.
+/// (en .673, de .639, fr .652, es .545, it .585, pt .616, sv .641); the head
+/// trained on each set must also beat both baselines on that set.
 const TRAINED_FLOORS: [(&str, f64); 7] = [
-    ("xlmt/english", 0.0),
-    ("xlmt/german", 0.0),
-    ("xlmt/french", 0.0),
-    ("xlmt/spanish", 0.0),
-    ("xlmt/italian", 0.0),
-    ("xlmt/portuguese", 0.0),
-    ("swe_berggren", 0.0),
+    ("xlmt/english", 0.63),
+    ("xlmt/german", 0.60),
+    ("xlmt/french", 0.61),
+    ("xlmt/spanish", 0.51),
+    ("xlmt/italian", 0.55),
+    ("xlmt/portuguese", 0.58),
+    ("swe_berggren", 0.60),
 ];
 
 #[test]
