@@ -46,8 +46,11 @@ fn cache_workspace() -> PathBuf {
 #[test]
 fn english_example_tracker_finds_swedish_and_german_sentences_in_the_sample() {
     let encoder = encoder();
-    let report = read_sources(&[repo().join("fixtures/sample/mail")], &IngestOptions::default())
-        .expect("the sample reads");
+    let report = read_sources(
+        &[repo().join("fixtures/sample/mail")],
+        &IngestOptions::default(),
+    )
+    .expect("the sample reads");
     let per_message = message_sentences(&report.messages, &AnalyseLimits::default());
     let mut sentences: Vec<String> = per_message.into_iter().flatten().collect();
     sentences.sort();
@@ -59,7 +62,12 @@ fn english_example_tracker_finds_swedish_and_german_sentences_in_the_sample() {
     let hits: Vec<(&String, String)> = sentences
         .iter()
         .zip(&vectors)
-        .filter(|(s, v)| trackers.matches(s, v).iter().any(|h| h.name == "security_review"))
+        .filter(|(s, v)| {
+            trackers
+                .matches(s, v)
+                .iter()
+                .any(|h| h.name == "security_review")
+        })
         .map(|(s, _)| (s, text::language(s)))
         .collect();
     for (sentence, lang) in &hits {
@@ -127,12 +135,17 @@ fn sentiment_trained_on_each_real_set_beats_majority_and_lexicon() {
     let encoder = encoder();
     let sets = read_sentiment_sets(&realdata(), 500).unwrap();
     let workspace = cache_workspace();
-    let mut embed = |texts: &[String], label: &str| embed_all_cached(&workspace, &encoder, texts, label);
+    let mut embed =
+        |texts: &[String], label: &str| embed_all_cached(&workspace, &encoder, texts, label);
 
     let bundled = read_labelled(BUNDLED_SIGNALS, Path::new("fixtures/signals/train.tsv")).unwrap();
     let texts: Vec<String> = bundled.iter().map(|e| e.text.clone()).collect();
-    let shipped = Heads::train(&embed(&texts, "bundled").unwrap(), &bundled, &TrainConfig::default())
-        .unwrap();
+    let shipped = Heads::train(
+        &embed(&texts, "bundled").unwrap(),
+        &bundled,
+        &TrainConfig::default(),
+    )
+    .unwrap();
     let report = evaluate_sentiment_sets(&sets, &shipped, &mut embed).unwrap();
     eprintln!("{report}");
 

@@ -53,7 +53,10 @@ fn keyword_tracker_finds_its_words_in_every_language_without_diacritics() {
     let workspace = dir.path().join("ws");
     run_with_trackers(&workspace, &model, &trackers);
 
-    assert!(workspace.join("trackers.json").exists(), "trackers are kept");
+    assert!(
+        workspace.join("trackers.json").exists(),
+        "trackers are kept"
+    );
     let store = Store::open(&workspace).unwrap();
     let hits: Vec<_> = store
         .analyses()
@@ -72,9 +75,13 @@ fn keyword_tracker_finds_its_words_in_every_language_without_diacritics() {
         assert_eq!(hit.score, 1.0);
         let lower = hit.sentence.to_lowercase();
         assert!(
-            ["liability cap", "ansvarsbegränsningen", "haftungsbegrenzung"]
-                .iter()
-                .any(|w| lower.contains(w)),
+            [
+                "liability cap",
+                "ansvarsbegränsningen",
+                "haftungsbegrenzung"
+            ]
+            .iter()
+            .any(|w| lower.contains(w)),
             "a hit without the keyword: {}",
             hit.sentence
         );
@@ -96,5 +103,8 @@ fn a_broken_trackers_file_stops_the_run_and_names_the_tracker() {
         .expect("dealsignal starts");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("trackers.json") && err.contains("nothing"), "{err}");
+    assert!(
+        err.contains("trackers.json") && err.contains("nothing"),
+        "{err}"
+    );
 }

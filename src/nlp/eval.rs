@@ -269,7 +269,8 @@ fn read_xlmt_split(dir: &Path, split: &str) -> Result<Vec<(String, Sentiment)>> 
     let label_path = dir.join(format!("{split}_labels.txt"));
     let texts = std::fs::read_to_string(&text_path).map_err(|e| Error::io(&text_path, e))?;
     let labels = std::fs::read_to_string(&label_path).map_err(|e| Error::io(&label_path, e))?;
-    let (texts, labels): (Vec<&str>, Vec<&str>) = (texts.lines().collect(), labels.lines().collect());
+    let (texts, labels): (Vec<&str>, Vec<&str>) =
+        (texts.lines().collect(), labels.lines().collect());
     if texts.len() != labels.len() {
         return Err(Error::bad_input(
             &label_path,
@@ -297,7 +298,8 @@ fn read_xlmt_split(dir: &Path, split: &str) -> Result<Vec<(String, Sentiment)>> 
 }
 
 fn read_berggren(path: &Path) -> Result<Vec<(String, Sentiment)>> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| Error::bad_input(path, e.to_string()))?;
+    let mut reader =
+        csv::Reader::from_path(path).map_err(|e| Error::bad_input(path, e.to_string()))?;
     let mut out = Vec::new();
     for (row, record) in reader.records().enumerate() {
         let bad = |reason: String| Error::BadRecord {
@@ -321,7 +323,9 @@ fn spread<T: Clone>(items: Vec<T>, limit: usize) -> Vec<T> {
     if items.len() <= limit {
         return items;
     }
-    (0..limit).map(|i| items[i * items.len() / limit].clone()).collect()
+    (0..limit)
+        .map(|i| items[i * items.len() / limit].clone())
+        .collect()
 }
 
 fn stable_hash(text: &str) -> u64 {
@@ -436,13 +440,72 @@ fn class_of(probs: &[f32; 3]) -> Sentiment {
 /// Word stems (matched at the start of a lower-cased word) and emoji that
 /// lean positive, across our languages. Hand-written for the baseline.
 const POSITIVE_CUES: &[&str] = &[
-    "good", "great", "love", "thank", "happy", "excellent", "awesome", "best", "nice", "glad",
-    "amazing", "perfect", "wonderful", "bra", "tack", "älsk", "glad", "härlig", "fantastisk",
-    "bäst", "gut", "super", "danke", "liebe", "toll", "schön", "freu", "perfekt", "bien",
-    "merci", "aime", "génial", "parfait", "heureu", "bueno", "buen", "gracias", "encant",
-    "feliz", "genial", "mejor", "bello", "bella", "grazie", "felice", "ottim", "amo", "bom",
-    "boa", "obrigad", "adoro", "lindo", "melhor", "feliz", "😂", "😍", "❤", "😊", "👍", "🙂",
-    "😀", "😃", "🥰", "💕", "♥", "🎉",
+    "good",
+    "great",
+    "love",
+    "thank",
+    "happy",
+    "excellent",
+    "awesome",
+    "best",
+    "nice",
+    "glad",
+    "amazing",
+    "perfect",
+    "wonderful",
+    "bra",
+    "tack",
+    "älsk",
+    "glad",
+    "härlig",
+    "fantastisk",
+    "bäst",
+    "gut",
+    "super",
+    "danke",
+    "liebe",
+    "toll",
+    "schön",
+    "freu",
+    "perfekt",
+    "bien",
+    "merci",
+    "aime",
+    "génial",
+    "parfait",
+    "heureu",
+    "bueno",
+    "buen",
+    "gracias",
+    "encant",
+    "feliz",
+    "genial",
+    "mejor",
+    "bello",
+    "bella",
+    "grazie",
+    "felice",
+    "ottim",
+    "amo",
+    "bom",
+    "boa",
+    "obrigad",
+    "adoro",
+    "lindo",
+    "melhor",
+    "feliz",
+    "😂",
+    "😍",
+    "❤",
+    "😊",
+    "👍",
+    "🙂",
+    "😀",
+    "😃",
+    "🥰",
+    "💕",
+    "♥",
+    "🎉",
 ];
 
 /// Stems and emoji that lean negative, across our languages.
@@ -450,9 +513,9 @@ const NEGATIVE_CUES: &[&str] = &[
     "bad", "hate", "worst", "terrible", "awful", "sad", "angry", "sorry", "wrong", "never",
     "problem", "fail", "dålig", "hat", "tråkig", "ledsen", "arg", "sämst", "fel", "värst",
     "schlecht", "hass", "traurig", "leider", "schlimm", "mist", "nie", "mauvais", "déteste",
-    "triste", "nul", "pire", "jamais", "malo", "mala", "odio", "peor", "nunca", "brutto",
-    "male", "peggio", "mai", "ruim", "péssim", "pior", "nunca", "merda", "😢", "😭", "😡",
-    "😠", "👎", "💔", "😞", "😒", "🙄",
+    "triste", "nul", "pire", "jamais", "malo", "mala", "odio", "peor", "nunca", "brutto", "male",
+    "peggio", "mai", "ruim", "péssim", "pior", "nunca", "merda", "😢", "😭", "😡", "😠", "👎",
+    "💔", "😞", "😒", "🙄",
 ];
 
 /// Baseline: positive cues minus negative cues; the sign gives the class,
@@ -466,7 +529,10 @@ pub fn lexicon_sentiment(text: &str) -> Sentiment {
     let count = |cues: &[&str]| -> i32 {
         let in_words = words
             .iter()
-            .filter(|w| cues.iter().any(|c| c.chars().all(char::is_alphabetic) && w.starts_with(c)))
+            .filter(|w| {
+                cues.iter()
+                    .any(|c| c.chars().all(char::is_alphabetic) && w.starts_with(c))
+            })
             .count();
         let emoji = cues
             .iter()
@@ -484,7 +550,10 @@ pub fn lexicon_sentiment(text: &str) -> Sentiment {
 
 impl fmt::Display for RealSentimentReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "sentiment on real sets: macro-F1 (accuracy) on each test split")?;
+        writeln!(
+            f,
+            "sentiment on real sets: macro-F1 (accuracy) on each test split"
+        )?;
         writeln!(
             f,
             "{:<18} {:<4} {:>5} {:>5} {:>13} {:>13} {:>13} {:>13}",
@@ -515,8 +584,14 @@ mod tests {
 
     #[test]
     fn lexicon_reads_cues_in_several_languages() {
-        assert_eq!(lexicon_sentiment("Thanks, this is great!"), Sentiment::Positive);
-        assert_eq!(lexicon_sentiment("Das ist leider schlecht"), Sentiment::Negative);
+        assert_eq!(
+            lexicon_sentiment("Thanks, this is great!"),
+            Sentiment::Positive
+        );
+        assert_eq!(
+            lexicon_sentiment("Das ist leider schlecht"),
+            Sentiment::Negative
+        );
         assert_eq!(lexicon_sentiment("Vi ses på tisdag"), Sentiment::Neutral);
         assert_eq!(lexicon_sentiment("Så tråkig dag 😢"), Sentiment::Negative);
     }
@@ -534,7 +609,11 @@ mod tests {
         let predicted = [most_common(&actual); 3];
         let score = SentimentScore::of(&predicted, &actual);
         assert!((score.accuracy - 2.0 / 3.0).abs() < 1e-12);
-        assert!((score.macro_f1 - 0.8 / 3.0).abs() < 1e-12, "{}", score.macro_f1);
+        assert!(
+            (score.macro_f1 - 0.8 / 3.0).abs() < 1e-12,
+            "{}",
+            score.macro_f1
+        );
     }
 
     #[test]

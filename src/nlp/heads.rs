@@ -221,7 +221,13 @@ impl Heads {
             }
         } else {
             SignalHead {
-                hidden: Some(seeded_linear(dim, shape.hidden, &varmap, "signal_hidden", 1)?),
+                hidden: Some(seeded_linear(
+                    dim,
+                    shape.hidden,
+                    &varmap,
+                    "signal_hidden",
+                    1,
+                )?),
                 out: seeded_linear(shape.hidden, kinds, &varmap, "signal_out", 2)?,
             }
         };
@@ -251,9 +257,15 @@ impl Heads {
         let (train_idx, valid_idx) = split_by_hash(examples, config.validation_share);
         let mut best: Option<(f64, Heads)> = None;
         for &shape in &config.shapes {
-            let heads = Heads::train_shape(embeddings, examples, config, shape, &train_idx, &valid_idx)?;
+            let heads =
+                Heads::train_shape(embeddings, examples, config, shape, &train_idx, &valid_idx)?;
             let f1 = heads.validation_f1(embeddings, examples, &valid_idx)?;
-            tracing::info!(hidden = shape.hidden, balanced = shape.balanced, f1, "head shape");
+            tracing::info!(
+                hidden = shape.hidden,
+                balanced = shape.balanced,
+                f1,
+                "head shape"
+            );
             if best.as_ref().is_none_or(|(b, _)| f1 > *b) {
                 best = Some((f1, heads));
             }
@@ -291,7 +303,11 @@ impl Heads {
             }
         }
         let den = 2 * tp + fp + fn_;
-        Ok(if den == 0 { 0.0 } else { 2.0 * tp as f64 / den as f64 })
+        Ok(if den == 0 {
+            0.0
+        } else {
+            2.0 * tp as f64 / den as f64
+        })
     }
 
     fn train_shape(
@@ -327,8 +343,7 @@ impl Heads {
         };
         let mut optimizer = candle_nn::AdamW::new(heads.varmap.all_vars(), params)?;
         for _ in 0..config.epochs {
-            let signal_loss =
-                weighted_bce(&heads.signal.forward(&x)?, &signal_target, &weights)?;
+            let signal_loss = weighted_bce(&heads.signal.forward(&x)?, &signal_target, &weights)?;
             let sentiment_loss =
                 loss::cross_entropy(&heads.sentiment.forward(&x)?, &sentiment_target)?;
             optimizer.backward_step(&(signal_loss + sentiment_loss)?)?;

@@ -228,7 +228,9 @@ impl Trackers {
                     .examples
                     .iter()
                     .map(|example| cosine(example, &embedding))
-                    .fold(None, |best: Option<f32>, s| Some(best.map_or(s, |b| b.max(s))))
+                    .fold(None, |best: Option<f32>, s| {
+                        Some(best.map_or(s, |b| b.max(s)))
+                    })
                     .filter(|best| *best >= tracker.threshold)
             };
             if let Some(score) = score {
@@ -245,7 +247,10 @@ impl Trackers {
 
 /// Whether `phrase` occurs as consecutive whole words of `sentence`.
 fn contains_phrase(sentence: &[String], phrase: &[String]) -> bool {
-    !phrase.is_empty() && sentence.windows(phrase.len()).any(|window| window == phrase)
+    !phrase.is_empty()
+        && sentence
+            .windows(phrase.len())
+            .any(|window| window == phrase)
 }
 
 fn mean(vectors: &[Vec<f32>]) -> Vec<f32> {
@@ -256,7 +261,9 @@ fn mean(vectors: &[Vec<f32>]) -> Vec<f32> {
             *s += x;
         }
     }
-    sum.iter().map(|s| s / vectors.len().max(1) as f32).collect()
+    sum.iter()
+        .map(|s| s / vectors.len().max(1) as f32)
+        .collect()
 }
 
 /// `v` minus `center`, or `v` itself when the widths differ (no center).
@@ -273,7 +280,8 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
         return 0.0;
     }
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let norms = a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let norms =
+        a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norms == 0.0 {
         0.0
     } else {
@@ -283,7 +291,11 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 /// Lower-cased words without diacritics: the unit keywords match on.
 fn words(text: &str) -> Vec<String> {
-    let folded: String = text.chars().flat_map(char::to_lowercase).map(fold).collect();
+    let folded: String = text
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(fold)
+        .collect();
     folded
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -326,7 +338,13 @@ mod tests {
         fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
             Ok(texts
                 .iter()
-                .map(|t| if *t == "a" { vec![1.0, 0.0] } else { vec![0.0, 0.0] })
+                .map(|t| {
+                    if *t == "a" {
+                        vec![1.0, 0.0]
+                    } else {
+                        vec![0.0, 0.0]
+                    }
+                })
                 .collect())
         }
 
@@ -342,8 +360,13 @@ mod tests {
 
     #[test]
     fn keywords_ignore_case_and_diacritics() {
-        let t = keyword_trackers(r#"{"trackers":[{"name":"sec","keywords":["säkerhetsgranskning"]}]}"#);
-        assert_eq!(t.matches("Vi behöver en SAKERHETSGRANSKNING först.", &[]).len(), 1);
+        let t =
+            keyword_trackers(r#"{"trackers":[{"name":"sec","keywords":["säkerhetsgranskning"]}]}"#);
+        assert_eq!(
+            t.matches("Vi behöver en SAKERHETSGRANSKNING först.", &[])
+                .len(),
+            1
+        );
         assert_eq!(t.matches("Die Säkerhetsgranskning läuft", &[]).len(), 1);
     }
 
@@ -368,7 +391,10 @@ mod tests {
         let t = keyword_trackers(json);
         assert_eq!(t.matches("anything", &[0.99, 0.1]).len(), 1);
         assert!(t.matches("anything", &[0.1, 0.99]).is_empty());
-        assert_eq!(t.matches("anything", &[0.99, 0.1])[0].kind, SignalKind::Custom);
+        assert_eq!(
+            t.matches("anything", &[0.99, 0.1])[0].kind,
+            SignalKind::Custom
+        );
     }
 
     #[test]
@@ -380,9 +406,12 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("t.json") && err.contains("tracker 2"), "{err}");
-        let err = TrackerConfig::parse(r#"{"trackers":[{"name":"a","keyword":["x"]}]}"#, Path::new("t.json"))
-            .unwrap_err()
-            .to_string();
+        let err = TrackerConfig::parse(
+            r#"{"trackers":[{"name":"a","keyword":["x"]}]}"#,
+            Path::new("t.json"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("keyword"), "{err}");
     }
 }
