@@ -169,6 +169,9 @@ pub enum SignalKind {
     NextMeeting,
     NotInterested,
     ChampionLeaving,
+    /// A user's own tracker matched; [`Signal::tracker`] names it. Not in
+    /// [`SignalKind::ALL`], which lists what the trained heads look for.
+    Custom,
 }
 
 impl SignalKind {
@@ -205,12 +208,14 @@ impl SignalKind {
             SignalKind::NextMeeting => "next_meeting",
             SignalKind::NotInterested => "not_interested",
             SignalKind::ChampionLeaving => "champion_leaving",
+            SignalKind::Custom => "custom",
         }
     }
 
     pub fn parse(name: &str) -> Option<SignalKind> {
         SignalKind::ALL
             .into_iter()
+            .chain([SignalKind::Custom])
             .find(|k| k.as_str() == name.trim())
     }
 
@@ -237,6 +242,9 @@ pub struct Signal {
     /// The sentence that shows the signal, as written.
     pub sentence: String,
     pub score: f32,
+    /// The user's tracker that found it; `None` for the trained heads.
+    #[serde(default)]
+    pub tracker: Option<String>,
 }
 
 /// What the NLP stage learned about one message.

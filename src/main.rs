@@ -13,8 +13,9 @@ use dealsignal::domain::Outcome;
 use dealsignal::nightly::registry::format_models;
 use dealsignal::nightly::{self, run_nightly, NightlyOptions};
 use dealsignal::nlp::encoder::Encoder;
-use dealsignal::nlp::eval::evaluate;
+use dealsignal::nlp::eval::{evaluate, evaluate_sentiment_sets, read_sentiment_sets};
 use dealsignal::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
+use dealsignal::nlp::trackers::{TrackerConfig, TRACKERS_FILE};
 use dealsignal::pipeline::{self, EnrichedDeal, RunOptions, RunSummary};
 use dealsignal::search::{SearchIndex, SearchOptions, Sort};
 
@@ -76,6 +77,10 @@ enum Command {
         /// Score deals as of this day (YYYY-MM-DD); default today.
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// Custom trackers (JSON, see fixtures/trackers/); copied into the
+        /// workspace as trackers.json, which later runs use without the flag.
+        #[arg(long)]
+        trackers: Option<PathBuf>,
         /// mbox files, Maildir folders, .eml files or folders of call notes.
         #[arg(required = true)]
         sources: Vec<PathBuf>,
@@ -149,6 +154,15 @@ enum Command {
         /// Test sentences; default the bundled held-out set.
         #[arg(long)]
         test: Option<PathBuf>,
+        /// Workspace whose embedding cache to read and fill (created if missing).
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// The realdata folder: also score sentiment on its public sets.
+        #[arg(long)]
+        realdata: Option<PathBuf>,
+        /// Most sentences per split of each real set (the encoder's time).
+        #[arg(long, default_value_t = 500)]
+        realdata_limit: usize,
     },
     /// Search all messages: "phrases"~2, AND/OR/NOT, from:, to:, subject:, deal:,
     /// account:, signal:budget_approved, lang:sv, kind:call, date:30d.., sentiment:..-0.2
@@ -213,8 +227,12 @@ fn dispatch(cli: Cli) -> Result<()> {
             model_dir,
             internal_domains,
             as_of,
+            trackers,
             sources,
         } => {
+            if let Some(path) = trackers {
+                install_trackers(&path, &workspace)?;
+            }
             let opts = RunOptions {
                 workspace,
                 deals,
@@ -319,6 +337,9 @@ fn dispatch(cli: Cli) -> Result<()> {
             model_dir,
             train,
             test,
+            workspace,
+            realdata,
+            realdata_limit,
         } => {
             let train = match train {
                 Some(path) => labelled_file(&path)?,
@@ -332,13 +353,29 @@ fn dispatch(cli: Cli) -> Result<()> {
                 )?,
             };
             let encoder = load_encoder(&model_dir)?;
+            let mut embed = |texts: &[String], label: &str| match &workspace {
+                Some(dir) => pipeline::embed_all_cached(dir, &encoder, texts, label),
+                None => pipeline::embed_all(&encoder, texts, label),
+            };
             let texts =
                 |set: &[LabelledSentence]| set.iter().map(|e| e.text.clone()).collect::<Vec<_>>();
-            let train_vectors = pipeline::embed_all(&encoder, &texts(&train), "train")?;
+            let train_vectors = embed(&texts(&train), "train")?;
             let heads = Heads::train(&train_vectors, &train, &TrainConfig::default())?;
-            let test_vectors = pipeline::embed_all(&encoder, &texts(&test), "test")?;
+            let test_vectors = embed(&texts(&test), "test")?;
             let report = evaluate(&heads, &test, &test_vectors)?;
-            write!(std::io::stdout().lock(), "{report}")?;
+            let shape = heads.shape();
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "signal head: hidden {}, balanced {} (chosen on validation)\n",
+                shape.hidden, shape.balanced
+            )?;
+            write!(out, "{report}")?;
+            if let Some(root) = realdata {
+                let sets = read_sentiment_sets(&root, realdata_limit)?;
+                let real = evaluate_sentiment_sets(&sets, &heads, &mut embed)?;
+                write!(out, "\n{real}")?;
+            }
             Ok(())
         }
         Command::Search {
@@ -386,6 +423,18 @@ fn doctor(deals: &Path, as_of: Option<NaiveDate>) -> Result<()> {
     let config = dealsignal::ingest::DoctorConfig::new(today);
     let report = dealsignal::ingest::doctor(&file, &config);
     write!(std::io::stdout().lock(), "{report}")?;
+    Ok(())
+}
+
+/// Checks a trackers file and copies it into the workspace. Messages analysed
+/// before keep their old signals; a new workspace sees the trackers everywhere.
+fn install_trackers(path: &Path, workspace: &Path) -> Result<()> {
+    TrackerConfig::load(path)?;
+    std::fs::create_dir_all(workspace)
+        .with_context(|| format!("creating workspace {}", workspace.display()))?;
+    let target = workspace.join(TRACKERS_FILE);
+    std::fs::copy(path, &target)
+        .with_context(|| format!("copying {} to {}", path.display(), target.display()))?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions};
 use crate::nightly::next_action;
 use crate::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
+use crate::nlp::trackers::Trackers;
 use crate::nlp::{self, AnalyseLimits, Embedder};
 use crate::predict::describe::describe;
 use crate::predict::features::{as_of_date, deal_features, feature_names, FeatureRow};
@@ -162,8 +163,15 @@ pub fn run<E: Embedder>(
     if !pending.is_empty() {
         let embedder = load_embedder(&opts.model_dir)?;
         let heads = workspace_heads(&opts.workspace, &embedder, &mut store, opts.progress)?;
-        let (analysed, embedded) =
-            analyse_pending(&pending, &embedder, &heads, &mut store, opts.progress)?;
+        let trackers = Trackers::for_workspace(&opts.workspace, &embedder)?;
+        let (analysed, embedded) = analyse_pending(
+            &pending,
+            &embedder,
+            &heads,
+            &trackers,
+            &mut store,
+            opts.progress,
+        )?;
         summary.analysed = analysed;
         summary.sentences_embedded = embedded;
     }
@@ -329,6 +337,27 @@ pub fn embed_all<E: Embedder>(
     Ok(out)
 }
 
+/// Embeds texts in order through the workspace's embedding cache, so that a
+/// second `eval` or `train-signals` over the same sentences skips the encoder.
+pub fn embed_all_cached<E: Embedder>(
+    workspace: &Path,
+    embedder: &E,
+    texts: &[String],
+    label: &str,
+) -> Result<Vec<Vec<f32>>> {
+    let mut store = Store::open(workspace)?;
+    let bar = progress_bar(texts.len(), label, true);
+    let (vectors, embedded) = embed_cached(texts, embedder, &mut store, &bar)?;
+    bar.finish_and_clear();
+    tracing::info!(
+        texts = texts.len(),
+        embedded,
+        label,
+        "embedded through the cache"
+    );
+    Ok(texts.iter().map(|t| vectors[t].clone()).collect())
+}
+
 /// Trains heads on labelled sentences, embedding them through the
 /// workspace's cache, and saves them as the workspace's heads.
 pub fn train_workspace_heads<E: Embedder>(
@@ -384,6 +413,7 @@ pub(crate) fn analyse_pending<E: Embedder>(
     pending: &[Message],
     embedder: &E,
     heads: &Heads,
+    trackers: &Trackers,
     store: &mut Store,
     progress: bool,
 ) -> Result<(usize, usize)> {
@@ -406,7 +436,7 @@ pub(crate) fn analyse_pending<E: Embedder>(
     let (vectors, embedded) = embed_cached(&unique, embedder, store, &bar)?;
     bar.finish_and_clear();
 
-    let analyses = nlp::analyse(pending, &per_message, &vectors, heads)?;
+    let analyses = nlp::analyse(pending, &per_message, &vectors, heads, trackers)?;
     store.save_analyses(&analyses)?;
     Ok((analyses.len(), embedded))
 }

@@ -62,6 +62,7 @@ fn analysis(id: &str, sentiment: f32, kinds: &[SignalKind]) -> Analysis {
                 kind: *kind,
                 sentence: "fixture sentence".into(),
                 score: 0.9,
+                tracker: None,
             })
             .collect(),
     }

@@ -67,6 +67,7 @@ fn analysis(id: &str, sentiment: f32, kinds: &[SignalKind]) -> Analysis {
                 kind: *k,
                 sentence: String::new(),
                 score: 0.9,
+                tracker: None,
             })
             .collect(),
     }

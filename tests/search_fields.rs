@@ -51,6 +51,7 @@ fn analysis(id: &str, language: &str, sentiment: f32, signals: &[SignalKind]) ->
                 kind,
                 sentence: String::new(),
                 score: 0.9,
+                tracker: None,
             })
             .collect(),
     }

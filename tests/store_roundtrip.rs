@@ -88,6 +88,7 @@ fn analysis(message_id: &str, kinds: &[SignalKind]) -> Analysis {
                 kind: *kind,
                 sentence: format!("sentence {i}"),
                 score: 0.5 + i as f32 / 10.0,
+                tracker: None,
             })
             .collect(),
     }

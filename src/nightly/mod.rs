@@ -30,6 +30,7 @@ pub use action::next_action;
 
 use crate::error::{Error, Result};
 use crate::ingest;
+use crate::nlp::trackers::Trackers;
 use crate::nlp::Embedder;
 use crate::pipeline::{self, EnrichContext};
 use crate::predict::{
@@ -123,8 +124,15 @@ pub fn run_nightly<E: Embedder>(
         summary.encoder_loaded = true;
         let heads =
             pipeline::workspace_heads(&opts.workspace, &embedder, &mut store, opts.progress)?;
-        let (analysed, _) =
-            pipeline::analyse_pending(&pending, &embedder, &heads, &mut store, opts.progress)?;
+        let trackers = Trackers::for_workspace(&opts.workspace, &embedder)?;
+        let (analysed, _) = pipeline::analyse_pending(
+            &pending,
+            &embedder,
+            &heads,
+            &trackers,
+            &mut store,
+            opts.progress,
+        )?;
         summary.analysed = analysed;
     }
     if !done.contains_key("analyse") {

@@ -5,18 +5,22 @@
 //! sentence is embedded by the multilingual encoder, and the [`heads`] turn
 //! the embeddings into signals and sentiment. The result is one
 //! [`Analysis`] per message, which the store keeps and the predictor reads.
+//! The user's [`trackers`] are checked in the same pass, on the same
+//! sentences and embeddings.
 
 pub mod encoder;
 pub mod eval;
 pub mod heads;
 pub mod q4file;
 pub mod text;
+pub mod trackers;
 
 use std::collections::HashMap;
 
 use crate::domain::{Analysis, Message, Signal};
 use crate::error::Result;
 use heads::Heads;
+use trackers::Trackers;
 
 /// Anything that turns passages into fixed-width vectors: the real encoder,
 /// or a stand-in in tests.
@@ -68,11 +72,13 @@ pub fn message_sentences(messages: &[Message], limits: &AnalyseLimits) -> Vec<Ve
 /// `embeddings` maps sentence text to its vector; it must hold every sentence
 /// [`message_sentences`] returned. Keeping the embedding step outside lets the
 /// caller cache vectors by sentence and embed in large batches across messages.
+/// Tracker hits follow the heads' signals of the same sentence.
 pub fn analyse(
     messages: &[Message],
     sentences: &[Vec<String>],
     embeddings: &HashMap<String, Vec<f32>>,
     heads: &Heads,
+    trackers: &Trackers,
 ) -> Result<Vec<Analysis>> {
     let mut out = Vec::with_capacity(messages.len());
     for (message, sentences) in messages.iter().zip(sentences) {
@@ -87,18 +93,22 @@ pub fn analyse(
         } else {
             predictions.iter().map(|p| p.polarity()).sum::<f32>() / predictions.len() as f32
         };
-        let signals = sentences
-            .iter()
-            .zip(&predictions)
-            .flat_map(|(sentence, p)| {
-                p.signals.iter().map(move |(kind, score)| Signal {
-                    message_id: message.id.clone(),
-                    kind: *kind,
-                    sentence: sentence.clone(),
-                    score: *score,
-                })
-            })
-            .collect();
+        let mut signals = Vec::new();
+        for ((sentence, vector), prediction) in sentences.iter().zip(&vectors).zip(&predictions) {
+            let signal = |kind, score, tracker| Signal {
+                message_id: message.id.clone(),
+                kind,
+                sentence: sentence.clone(),
+                score,
+                tracker,
+            };
+            for (kind, score) in &prediction.signals {
+                signals.push(signal(*kind, *score, None));
+            }
+            for hit in trackers.matches(sentence, vector) {
+                signals.push(signal(hit.kind, hit.score, Some(hit.name)));
+            }
+        }
         out.push(Analysis {
             message_id: message.id.clone(),
             language: text::language(&message.new_text),

@@ -524,6 +524,7 @@ mod tests {
                     kind: *k,
                     sentence: String::new(),
                     score: 1.0,
+                    tracker: None,
                 })
                 .collect(),
         };

@@ -279,8 +279,8 @@ impl Store {
             )?;
             let mut clear = tx.prepare_cached("DELETE FROM signals WHERE message_id = ?1")?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO signals (message_id, position, kind, sentence, score)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO signals (message_id, position, kind, sentence, score, tracker)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
             for analysis in analyses {
                 let id = &analysis.message_id;
@@ -309,6 +309,7 @@ impl Store {
                             signal.kind.as_str(),
                             signal.sentence,
                             signal.score,
+                            signal.tracker,
                         ])
                         .map_err(|e| record_error(&self.path, &record, e))?;
                     signals += 1;
@@ -325,7 +326,7 @@ impl Store {
         let mut signals: HashMap<String, Vec<Signal>> = HashMap::new();
         {
             let mut select = self.conn.prepare_cached(
-                "SELECT message_id, kind, sentence, score FROM signals
+                "SELECT message_id, kind, sentence, score, tracker FROM signals
                  ORDER BY message_id, position",
             )?;
             let rows = select.query_map([], |row| {
@@ -334,10 +335,11 @@ impl Store {
                     row.get::<_, String>(1)?,
                     row.get::<_, String>(2)?,
                     row.get::<_, f64>(3)?,
+                    row.get::<_, Option<String>>(4)?,
                 ))
             })?;
             for row in rows {
-                let (message_id, kind, sentence, score) = row?;
+                let (message_id, kind, sentence, score, tracker) = row?;
                 let kind = SignalKind::parse(&kind).ok_or_else(|| {
                     record_error(
                         &self.path,
@@ -350,6 +352,7 @@ impl Store {
                     kind,
                     sentence,
                     score: score as f32,
+                    tracker,
                 });
             }
         }

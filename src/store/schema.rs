@@ -127,4 +127,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
         model      TEXT NOT NULL                    -- JSON of the WinModel
     );
     "#,
+    // 4 (2 and 3 come from other branches; this entry is self-contained):
+    // the name of the user's tracker behind a signal, NULL for the heads.
+    r#"
+    ALTER TABLE signals ADD COLUMN tracker TEXT;
+    CREATE INDEX signals_by_tracker ON signals (tracker);
+    "#,
 ];
