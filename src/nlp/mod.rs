@@ -6,6 +6,7 @@
 //! the embeddings into signals and sentiment. The result is one
 //! [`Analysis`] per message, which the store keeps and the predictor reads.
 
+pub mod bert_q4;
 pub mod encoder;
 pub mod heads;
 pub mod q4file;
