@@ -359,6 +359,46 @@ fn attention(
     hidden: usize,
     context: &mut [f32],
 ) {
+    let threads = worker_count(context.len() / hidden);
+    if threads <= 1 {
+        attention_rows(qkv, bias, segments, heads, hidden, context);
+        return;
+    }
+    // Whole texts per thread, about the same number of tokens each; the
+    // threads' context rows are then disjoint, consecutive slices.
+    let rows = context.len() / hidden;
+    let per_thread = rows.div_ceil(threads);
+    let mut groups = Vec::with_capacity(threads);
+    let mut start = 0;
+    for (i, segment) in segments.iter().enumerate() {
+        if segment.end - segments[start].start >= per_thread || i + 1 == segments.len() {
+            groups.push(&segments[start..=i]);
+            start = i + 1;
+        }
+    }
+    std::thread::scope(|scope| {
+        let mut rest = context;
+        for group in groups {
+            let first = group[0].start;
+            let last = group[group.len() - 1].end;
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut((last - first) * hidden);
+            rest = tail;
+            scope.spawn(move || attention_rows(qkv, bias, group, heads, hidden, mine));
+        }
+    });
+}
+
+/// [`attention`] for consecutive `segments` on one thread; `context` holds
+/// just their rows, the first being `segments[0].start`.
+fn attention_rows(
+    qkv: &[f32],
+    bias: &[f32],
+    segments: &[Range<usize>],
+    heads: usize,
+    hidden: usize,
+    context: &mut [f32],
+) {
+    let first_row = segments.first().map_or(0, |s| s.start);
     let head_dim = hidden / heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
     let stride = 3 * hidden;
@@ -402,7 +442,8 @@ fn attention(
                     *s = (*s - max).exp();
                     sum += *s;
                 }
-                let out = &mut context[row * hidden + q_at..row * hidden + q_at + head_dim];
+                let at = (row - first_row) * hidden + q_at;
+                let out = &mut context[at..at + head_dim];
                 out.fill(0.0);
                 for (&p, value) in scores.iter().zip(values.chunks_exact(head_dim)) {
                     for (o, v) in out.iter_mut().zip(value) {
@@ -431,15 +472,49 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + tail
 }
 
+/// Fewest rows worth handing to a thread of their own: below this, the
+/// thread start (tens of microseconds) costs more than the work.
+const MIN_ROWS_PER_THREAD: usize = 32;
+
+/// Threads for the steps between matrix products: the count candle uses
+/// for its products (so `RAYON_NUM_THREADS=1` keeps a pass on one core),
+/// fewer for small passes.
+fn worker_count(rows: usize) -> usize {
+    candle_core::utils::get_num_threads()
+        .min(rows / MIN_ROWS_PER_THREAD)
+        .max(1)
+}
+
+/// Runs `step(first_row, rows)` over `x` cut into one run of whole rows
+/// per thread.
+fn for_row_runs(x: &mut [f32], row_len: usize, step: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows = x.len() / row_len;
+    let threads = worker_count(rows);
+    if threads <= 1 {
+        step(0, x);
+        return;
+    }
+    let per_thread = rows.div_ceil(threads);
+    let step = &step;
+    std::thread::scope(|scope| {
+        for (i, run) in x.chunks_mut(per_thread * row_len).enumerate() {
+            scope.spawn(move || step(i * per_thread, run));
+        }
+    });
+}
+
 /// `x = LayerNorm(x + y + bias)` row by row.
 fn add_bias_residual_norm(x: &mut [f32], y: &[f32], bias: &[f32], norm: &Norm, eps: f32) {
     let hidden = bias.len();
-    for (row, added) in x.chunks_exact_mut(hidden).zip(y.chunks_exact(hidden)) {
-        for ((v, a), b) in row.iter_mut().zip(added).zip(bias) {
-            *v += a + b;
+    for_row_runs(x, hidden, |first_row, run| {
+        let added = &y[first_row * hidden..first_row * hidden + run.len()];
+        for (row, added) in run.chunks_exact_mut(hidden).zip(added.chunks_exact(hidden)) {
+            for ((v, a), b) in row.iter_mut().zip(added).zip(bias) {
+                *v += a + b;
+            }
+            normalize_row(row, norm, eps);
         }
-        normalize_row(row, norm, eps);
-    }
+    });
 }
 
 /// LayerNorm of one row in place.
@@ -455,12 +530,14 @@ fn normalize_row(row: &mut [f32], norm: &Norm, eps: f32) {
 
 /// `x = GELU(x + bias)` with the exact (erf) GELU of XLM-R.
 fn bias_gelu(x: &mut [f32], bias: &[f32]) {
-    for row in x.chunks_exact_mut(bias.len()) {
-        for (v, b) in row.iter_mut().zip(bias) {
-            let z = *v + b;
-            *v = 0.5 * z * (1.0 + erf(z * std::f32::consts::FRAC_1_SQRT_2));
+    for_row_runs(x, bias.len(), |_, run| {
+        for row in run.chunks_exact_mut(bias.len()) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                let z = *v + b;
+                *v = 0.5 * z * (1.0 + erf(z * std::f32::consts::FRAC_1_SQRT_2));
+            }
         }
-    }
+    });
 }
 
 /// erf with an absolute error below 2e-7 (Abramowitz and Stegun 7.1.26),
@@ -570,6 +647,33 @@ mod tests {
         let mut context = vec![0f32; 2 * hidden];
         attention(&qkv, &bias, &[0..1, 1..2], heads, hidden, &mut context);
         assert_eq!(context, vec![1.0, 2.0, 3.0, 4.0, -5.0, -4.0, -3.0, -2.0]);
+    }
+
+    #[test]
+    fn attention_split_over_threads_equals_one_thread() {
+        let (hidden, heads) = (8, 2);
+        let lengths = [5usize, 40, 1, 33, 64, 7, 20, 2];
+        let mut segments = Vec::new();
+        let mut rows = 0;
+        for len in lengths {
+            segments.push(rows..rows + len);
+            rows += len;
+        }
+        let mut random = 7u32;
+        let qkv: Vec<f32> = (0..rows * 3 * hidden)
+            .map(|_| {
+                random = random.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (random >> 8) as f32 / (1 << 24) as f32 - 0.5
+            })
+            .collect();
+        let bias = vec![0.1f32; 3 * hidden];
+
+        let mut split = vec![0f32; rows * hidden];
+        attention(&qkv, &bias, &segments, heads, hidden, &mut split);
+        let mut single = vec![0f32; rows * hidden];
+        attention_rows(&qkv, &bias, &segments, heads, hidden, &mut single);
+        assert_eq!(split, single);
+        assert!(single.iter().all(|v| *v != 0.0));
     }
 
     #[test]
