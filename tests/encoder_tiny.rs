@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use dealsignal::nlp::encoder::{write_tiny_model, Encoder, TOKENIZER_FILE, WEIGHTS_FILE};
+use dealsignal::nlp::encoder::{
+    write_tiny_model, Encoder, Precision, TOKENIZER_FILE, WEIGHTS_FILE,
+};
 
 fn tiny_encoder(dir: &Path) -> Encoder {
     write_tiny_model(dir, 42).expect("write tiny model");
@@ -200,4 +202,67 @@ fn missing_model_folder_error_names_the_path() {
         .expect("must fail")
         .to_string();
     assert!(message.contains("no-model-here"), "{message}");
+}
+
+#[test]
+fn plain_load_uses_f32_precision() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(tiny_encoder(dir.path()).precision(), Precision::F32);
+}
+
+#[test]
+fn q4_vectors_are_unit_length_and_close_to_f32_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let exact = tiny_encoder(dir.path()).embed_passages(TEXTS).unwrap();
+    let q4 = Encoder::load_with(dir.path(), Precision::Q4).unwrap();
+    assert_eq!(q4.precision(), Precision::Q4);
+    let quantized = q4.embed_passages(TEXTS).unwrap();
+    for ((text, a), b) in TEXTS.iter().zip(&exact).zip(&quantized) {
+        let norm = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{text:?} has norm {norm}");
+        let similarity = cosine(a, b);
+        assert!(similarity > 0.98, "{text:?}: Q4 vs F32 cosine {similarity}");
+        assert!(
+            max_abs_diff(a, b) > 0.0,
+            "{text:?}: Q4 gave the F32 vector exactly"
+        );
+    }
+}
+
+#[test]
+fn q4_vectors_do_not_depend_on_the_other_texts_of_a_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_model(dir.path(), 42).unwrap();
+    let encoder = Encoder::load_with(dir.path(), Precision::Q4).unwrap();
+    let together = encoder.embed_passages(TEXTS).unwrap();
+    for (text, vector) in TEXTS.iter().zip(&together) {
+        let alone = &encoder.embed_passages(&[text]).unwrap()[0];
+        let diff = max_abs_diff(vector, alone);
+        assert!(
+            diff < 1e-5,
+            "{text:?}: neighbours changed the vector by {diff}"
+        );
+    }
+}
+
+#[test]
+fn many_texts_spanning_several_passes_keep_their_own_vectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let encoder = tiny_encoder(dir.path());
+    // Enough text for several 512-token passes, with a marker text repeated
+    // at different spots: every copy must get the same vector.
+    let filler = "the legal review of the contract is delayed again . ".repeat(3);
+    let mut texts: Vec<&str> = Vec::new();
+    for i in 0..120 {
+        texts.push(if i % 37 == 0 {
+            "budget approved"
+        } else {
+            filler.as_str()
+        });
+    }
+    let vectors = encoder.embed_passages(&texts).unwrap();
+    let alone = &encoder.embed_passages(&["budget approved"]).unwrap()[0];
+    for (i, v) in vectors.iter().enumerate().filter(|(i, _)| i % 37 == 0) {
+        assert!(max_abs_diff(v, alone) < 1e-5, "marker text {i} drifted");
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use dealsignal::nlp::encoder::{Encoder, WEIGHTS_FILE};
+use dealsignal::nlp::encoder::{Encoder, Precision, WEIGHTS_FILE};
 use dealsignal::nlp::q4file::{DType, ModelFile};
 
 fn model_dir() -> PathBuf {
@@ -46,7 +46,7 @@ fn real_model_header_is_e5_small() {
 
 #[test]
 fn swedish_budget_sentence_matches_golden_f32_embedding() {
-    let encoder = Encoder::load(&model_dir()).unwrap();
+    let encoder = Encoder::load_with(&model_dir(), Precision::F32).unwrap();
     let text = "Budgeten är godkänd, vi vill skriva på nästa vecka.";
     let vector = &encoder.embed_passages(&[text]).unwrap()[0];
 
@@ -92,4 +92,24 @@ fn same_meaning_across_languages_scores_above_unrelated_text() {
         related_floor > unrelated_ceiling + 0.02,
         "translations {related_floor} not above unrelated {unrelated_ceiling}"
     );
+}
+
+#[test]
+fn q4_vectors_point_where_f32_vectors_point_in_several_languages() {
+    let f32_encoder = Encoder::load_with(&model_dir(), Precision::F32).unwrap();
+    let q4_encoder = Encoder::load_with(&model_dir(), Precision::Q4).unwrap();
+    let texts = [
+        "The budget is approved, we want to sign next week.",
+        "Budgeten är godkänd, vi vill skriva på nästa vecka.",
+        "Das Budget ist genehmigt, wir wollen nächste Woche unterschreiben.",
+        "Le budget est approuvé, nous voulons signer la semaine prochaine.",
+        "El precio es demasiado alto para nuestro equipo este trimestre.",
+        "Could you send the updated quote and the security questionnaire before Friday?",
+    ];
+    let exact = f32_encoder.embed_passages(&texts).unwrap();
+    let quantized = q4_encoder.embed_passages(&texts).unwrap();
+    for ((text, a), b) in texts.iter().zip(&exact).zip(&quantized) {
+        let similarity = cosine(a, b);
+        assert!(similarity > 0.99, "{text:?}: Q4 vs F32 cosine {similarity}");
+    }
 }

@@ -4,24 +4,23 @@
 //! here, and sentiment, buying signals and semantic search all work on these
 //! vectors. The model is multilingual-e5-small (a 12-layer, 384-wide BERT
 //! with the XLM-R vocabulary), read from the packed 4-bit file described in
-//! [`super::q4file`], dequantized to `f32` and run on the CPU with candle's
-//! BERT. Tokenization uses the model's own `tokenizer.json`.
+//! [`super::q4file`] and run on the CPU by [`super::bert_q4`], either with
+//! the weights dequantized to `f32` or on the 4-bit blocks themselves (see
+//! [`Precision`]). Tokenization uses the model's own `tokenizer.json`.
 //!
 //! E5 expects a role prefix: `"passage: "` for stored text, `"query: "` for
 //! search queries. The sentence vector is the mean of the last hidden states
-//! over the real (unpadded) tokens, L2-normalised, so a dot product is a
-//! cosine similarity.
+//! over the text's tokens, L2-normalised, so a dot product is a cosine
+//! similarity.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config, HiddenAct, PositionEmbeddingType};
 use tokenizers::{Tokenizer, TruncationParams};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
+use super::bert_q4::PackedBert;
+pub use super::bert_q4::Precision;
 use super::q4file::{
     quantize_q4_0, write_model, Header, ModelFile, ModelImage, SpecialTokens, TensorData, VERSION,
 };
@@ -37,21 +36,18 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 /// of e5-small has exactly this many rows.
 const MAX_TOKENS: usize = 512;
 
-/// Upper bound on `texts x padded length` per forward pass. Short texts
-/// still share a pass (one weight read for many texts), while long ones go
-/// a few at a time: the attention scores grow with the square of the length
-/// and 16 texts of 450 tokens ran ~20% slower in one pass than in four.
-const BATCH_TOKEN_BUDGET: usize = 2048;
-
-/// Most texts in one forward pass, whatever their length.
-const MAX_BATCH_TEXTS: usize = 64;
+/// Tokens per forward pass. Texts are packed end to end without padding,
+/// so this only sets how large each weight product is. On the 2-core dev
+/// machine 512 was as fast as or faster than 1024 and 2048 (perf showed
+/// page faults from the larger activation buffers), and 512 rows are still
+/// plenty for the matrix kernels. A longer text goes through alone.
+const TOKENS_PER_PASS: usize = 512;
 
 /// A loaded encoder. Cheap to share by reference: embedding takes `&self`.
 pub struct Encoder {
-    model: BertModel,
+    model: PackedBert,
     tokenizer: Tokenizer,
     tokenizer_path: PathBuf,
-    pad_id: u32,
     hidden_size: usize,
     max_tokens: usize,
 }
@@ -59,36 +55,34 @@ pub struct Encoder {
 impl Encoder {
     /// Loads `<dir>/e5-small-q4.bin` (or any model in that format saved
     /// under that name, such as [`write_tiny_model`]'s) and
-    /// `<dir>/tokenizer.json`.
-    ///
-    /// Weights are dequantized once here, so embedding pays no unpacking
-    /// cost; for e5-small that is about 470 MB of `f32`, most of it the
-    /// 250k-row word embedding table.
+    /// `<dir>/tokenizer.json`, in the default [`Precision`].
     pub fn load(dir: &Path) -> Result<Encoder> {
+        Encoder::load_with(dir, Precision::default())
+    }
+
+    /// [`Encoder::load`] with a chosen precision. `F32` dequantizes the
+    /// layer weights once here (about 85 MB for e5-small); `Q4` multiplies
+    /// the file's 4-bit blocks directly. The word embedding table stays in
+    /// its stored 4-bit form either way and only looked-up rows are
+    /// expanded, which gives exactly the values a full `f32` copy would.
+    pub fn load_with(dir: &Path, precision: Precision) -> Result<Encoder> {
         let started = Instant::now();
         let weights_path = dir.join(WEIGHTS_FILE);
         let tokenizer_path = dir.join(TOKENIZER_FILE);
-        info!(weights = %weights_path.display(), "loading encoder");
+        info!(weights = %weights_path.display(), ?precision, "loading encoder");
 
         let file = ModelFile::open(&weights_path)?;
         let header = file.header;
-        let model_error = |reason: String| Error::Model {
-            path: weights_path.clone(),
-            reason,
-        };
         if header.hidden_size % header.num_heads != 0 {
-            return Err(model_error(format!(
-                "hidden size {} is not a multiple of the {} heads",
-                header.hidden_size, header.num_heads
-            )));
+            return Err(Error::Model {
+                path: weights_path.clone(),
+                reason: format!(
+                    "hidden size {} is not a multiple of the {} heads",
+                    header.hidden_size, header.num_heads
+                ),
+            });
         }
-
-        let device = Device::Cpu;
-        let tensors = bert_tensors(&file, &device)?;
-        let config = bert_config(&header);
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let model =
-            BertModel::load(vb, &config).map_err(|e| model_error(format!("building BERT: {e}")))?;
+        let model = PackedBert::load(&file, precision)?;
 
         let max_tokens = MAX_TOKENS.min(header.max_positions);
         let tokenizer = load_tokenizer(&tokenizer_path, max_tokens)?;
@@ -103,18 +97,6 @@ impl Encoder {
                 ),
             });
         }
-        let pad_id = file.specials.pad;
-        if tokenizer
-            .token_to_id("<pad>")
-            .is_some_and(|id| id != pad_id)
-        {
-            warn!(
-                tokenizer = %tokenizer_path.display(),
-                pad_id,
-                "tokenizer's <pad> id differs from the model file's; padding with the file's"
-            );
-        }
-
         info!(
             hidden = header.hidden_size,
             layers = header.num_layers,
@@ -126,7 +108,6 @@ impl Encoder {
             model,
             tokenizer,
             tokenizer_path,
-            pad_id,
             hidden_size: header.hidden_size,
             max_tokens,
         })
@@ -135,10 +116,10 @@ impl Encoder {
     /// Embeds stored text (mail bodies, call notes) with E5's `"passage: "`
     /// prefix. One unit vector per text, in the order given.
     ///
-    /// Texts longer than 512 tokens are cut at the end; sorting by length
-    /// before batching keeps padding (wasted work) small without changing
-    /// any result, since padded positions are masked out of attention and
-    /// pooling.
+    /// Texts longer than 512 tokens are cut at the end. Texts are packed
+    /// end to end into passes of [`TOKENS_PER_PASS`] tokens without
+    /// padding; attention never crosses from one text into another, so a
+    /// text's vector does not depend on its neighbours.
     pub fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         self.embed_with_prefix("passage: ", texts)
     }
@@ -154,29 +135,34 @@ impl Encoder {
         self.hidden_size
     }
 
+    /// The precision the weights were loaded in.
+    pub fn precision(&self) -> Precision {
+        self.model.precision()
+    }
+
+    /// Tokens (specials included, after truncation) each text costs with
+    /// `prefix`: what the throughput of a run is measured in.
+    pub fn token_counts(&self, prefix: &str, texts: &[&str]) -> Result<Vec<usize>> {
+        Ok(self.tokenize(prefix, texts)?.iter().map(Vec::len).collect())
+    }
+
     fn embed_with_prefix(&self, prefix: &str, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         let started = Instant::now();
         let token_ids = self.tokenize(prefix, texts)?;
 
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| token_ids[i].len());
-
-        let mut vectors = vec![Vec::new(); texts.len()];
-        let mut batches = 0;
-        for batch in length_batches(&order, &token_ids) {
-            let ids: Vec<&[u32]> = batch.iter().map(|&i| token_ids[i].as_slice()).collect();
-            let pooled = self.forward(&ids)?;
-            for (&i, vector) in batch.iter().zip(pooled) {
-                vectors[i] = vector;
-            }
-            batches += 1;
+        let mut vectors = Vec::with_capacity(texts.len());
+        let mut passes = 0;
+        for pass in token_passes(&token_ids) {
+            let ids: Vec<&[u32]> = token_ids[pass].iter().map(Vec::as_slice).collect();
+            vectors.extend(self.model.embed(&ids)?);
+            passes += 1;
         }
 
         let tokens: usize = token_ids.iter().map(Vec::len).sum();
         info!(
             texts = texts.len(),
             tokens,
-            batches,
+            passes,
             seconds = started.elapsed().as_secs_f32(),
             "embedded texts"
         );
@@ -204,56 +190,26 @@ impl Encoder {
         }
         Ok(all)
     }
-
-    /// Runs one padded batch through BERT and mean-pools each row over its
-    /// real tokens, returning unit vectors.
-    fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        let width = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(batch.len() * width);
-        let mut mask = Vec::with_capacity(batch.len() * width);
-        for row in batch {
-            ids.extend_from_slice(row);
-            ids.extend(std::iter::repeat_n(self.pad_id, width - row.len()));
-            mask.extend(std::iter::repeat_n(1u32, row.len()));
-            mask.extend(std::iter::repeat_n(0u32, width - row.len()));
-        }
-
-        let device = &self.model.device;
-        let shape = (batch.len(), width);
-        let ids = Tensor::from_vec(ids, shape, device)?;
-        let mask = Tensor::from_vec(mask, shape, device)?;
-        let token_types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &token_types, Some(&mask))?;
-
-        let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-        let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-        let counts = mask.sum(1)?;
-        let mean = summed.broadcast_div(&counts)?;
-        let norms = mean.sqr()?.sum_keepdim(1)?.sqrt()?;
-        let unit = mean.broadcast_div(&norms)?;
-        Ok(unit.to_vec2::<f32>()?)
-    }
 }
 
-/// Groups indices (already sorted by token count) into batches that fit
-/// [`BATCH_TOKEN_BUDGET`] once padded to their longest member.
-fn length_batches<'a>(order: &'a [usize], token_ids: &[Vec<u32>]) -> Vec<&'a [usize]> {
-    let mut batches = Vec::new();
+/// Splits texts, in order, into consecutive runs of about
+/// [`TOKENS_PER_PASS`] tokens; a text longer than that goes alone.
+fn token_passes(token_ids: &[Vec<u32>]) -> Vec<std::ops::Range<usize>> {
+    let mut passes = Vec::new();
     let mut start = 0;
-    while start < order.len() {
-        let mut end = start + 1;
-        while end < order.len() && end - start < MAX_BATCH_TEXTS {
-            // Sorted ascending, so the newcomer sets the padded width.
-            let width = token_ids[order[end]].len();
-            if (end - start + 1) * width > BATCH_TOKEN_BUDGET {
-                break;
-            }
-            end += 1;
+    let mut tokens = 0;
+    for (i, ids) in token_ids.iter().enumerate() {
+        if i > start && tokens + ids.len() > TOKENS_PER_PASS {
+            passes.push(start..i);
+            start = i;
+            tokens = 0;
         }
-        batches.push(&order[start..end]);
-        start = end;
+        tokens += ids.len();
     }
-    batches
+    if start < token_ids.len() {
+        passes.push(start..token_ids.len());
+    }
+    passes
 }
 
 fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer> {
@@ -276,108 +232,41 @@ fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer> {
     Ok(tokenizer)
 }
 
-/// The BERT configuration the file's header implies. The activation is the
-/// exact (erf) GELU, as in the original XLM-R weights.
-fn bert_config(header: &Header) -> Config {
-    Config {
-        vocab_size: header.vocab_size,
-        hidden_size: header.hidden_size,
-        num_hidden_layers: header.num_layers,
-        num_attention_heads: header.num_heads,
-        intermediate_size: header.intermediate_size,
-        hidden_act: HiddenAct::Gelu,
-        hidden_dropout_prob: 0.0,
-        max_position_embeddings: header.max_positions,
-        type_vocab_size: header.type_vocab_size,
-        initializer_range: 0.02,
-        layer_norm_eps: header.layer_norm_eps as f64,
-        pad_token_id: 1,
-        position_embedding_type: PositionEmbeddingType::Absolute,
-        use_cache: false,
-        classifier_dropout: None,
-        model_type: None,
-    }
-}
-
-/// Maps the file's short tensor names onto the names candle's `BertModel`
-/// asks its `VarBuilder` for, with their shapes. Linear weights are stored
-/// `[out, in]`, which is also candle's layout.
-fn tensor_layout(h: &Header) -> Vec<(String, String, Vec<usize>)> {
+/// Every tensor an E5S1 BERT file holds, by short name, with its shape.
+/// Linear weights are stored `[out, in]`.
+fn tensor_layout(h: &Header) -> Vec<(String, Vec<usize>)> {
     let (hidden, ff) = (h.hidden_size, h.intermediate_size);
     let mut layout = vec![
-        (
-            "emb.word",
-            "embeddings.word_embeddings.weight",
-            vec![h.vocab_size, hidden],
-        ),
-        (
-            "emb.pos",
-            "embeddings.position_embeddings.weight",
-            vec![h.max_positions, hidden],
-        ),
-        (
-            "emb.type",
-            "embeddings.token_type_embeddings.weight",
-            vec![h.type_vocab_size, hidden],
-        ),
-        ("emb.ln.w", "embeddings.LayerNorm.weight", vec![hidden]),
-        ("emb.ln.b", "embeddings.LayerNorm.bias", vec![hidden]),
-    ]
-    .into_iter()
-    .map(|(ours, theirs, shape)| (ours.to_string(), theirs.to_string(), shape))
-    .collect::<Vec<_>>();
-
-    let per_layer: [(&str, &str, Vec<usize>); 16] = [
-        ("q.w", "attention.self.query.weight", vec![hidden, hidden]),
-        ("q.b", "attention.self.query.bias", vec![hidden]),
-        ("k.w", "attention.self.key.weight", vec![hidden, hidden]),
-        ("k.b", "attention.self.key.bias", vec![hidden]),
-        ("v.w", "attention.self.value.weight", vec![hidden, hidden]),
-        ("v.b", "attention.self.value.bias", vec![hidden]),
-        (
-            "ao.w",
-            "attention.output.dense.weight",
-            vec![hidden, hidden],
-        ),
-        ("ao.b", "attention.output.dense.bias", vec![hidden]),
-        ("aln.w", "attention.output.LayerNorm.weight", vec![hidden]),
-        ("aln.b", "attention.output.LayerNorm.bias", vec![hidden]),
-        ("fi.w", "intermediate.dense.weight", vec![ff, hidden]),
-        ("fi.b", "intermediate.dense.bias", vec![ff]),
-        ("fo.w", "output.dense.weight", vec![hidden, ff]),
-        ("fo.b", "output.dense.bias", vec![hidden]),
-        ("oln.w", "output.LayerNorm.weight", vec![hidden]),
-        ("oln.b", "output.LayerNorm.bias", vec![hidden]),
+        ("emb.word".to_string(), vec![h.vocab_size, hidden]),
+        ("emb.pos".to_string(), vec![h.max_positions, hidden]),
+        ("emb.type".to_string(), vec![h.type_vocab_size, hidden]),
+        ("emb.ln.w".to_string(), vec![hidden]),
+        ("emb.ln.b".to_string(), vec![hidden]),
+    ];
+    let per_layer: [(&str, Vec<usize>); 16] = [
+        ("q.w", vec![hidden, hidden]),
+        ("q.b", vec![hidden]),
+        ("k.w", vec![hidden, hidden]),
+        ("k.b", vec![hidden]),
+        ("v.w", vec![hidden, hidden]),
+        ("v.b", vec![hidden]),
+        ("ao.w", vec![hidden, hidden]),
+        ("ao.b", vec![hidden]),
+        ("aln.w", vec![hidden]),
+        ("aln.b", vec![hidden]),
+        ("fi.w", vec![ff, hidden]),
+        ("fi.b", vec![ff]),
+        ("fo.w", vec![hidden, ff]),
+        ("fo.b", vec![hidden]),
+        ("oln.w", vec![hidden]),
+        ("oln.b", vec![hidden]),
     ];
     for layer in 0..h.num_layers {
-        for (ours, theirs, shape) in &per_layer {
-            layout.push((
-                format!("l{layer}.{ours}"),
-                format!("encoder.layer.{layer}.{theirs}"),
-                shape.clone(),
-            ));
+        for (name, shape) in &per_layer {
+            layout.push((format!("l{layer}.{name}"), shape.clone()));
         }
     }
     layout
-}
-
-fn bert_tensors(file: &ModelFile, device: &Device) -> Result<HashMap<String, Tensor>> {
-    let mut tensors = HashMap::new();
-    for (ours, theirs, shape) in tensor_layout(&file.header) {
-        let values = file.to_f32(&ours)?;
-        let expected: usize = shape.iter().product();
-        if values.len() != expected {
-            return Err(Error::Model {
-                path: file.path().to_path_buf(),
-                reason: format!(
-                    "tensor {ours}: {} elements, the header implies {shape:?} = {expected}",
-                    values.len()
-                ),
-            });
-        }
-        tensors.insert(theirs, Tensor::from_vec(values, shape, device)?);
-    }
-    Ok(tensors)
 }
 
 /// Words of the tiny test vocabulary. Ids follow the four specials, so the
@@ -591,7 +480,7 @@ pub fn write_tiny_model(dir: &Path, seed: u64) -> Result<()> {
     };
     let mut random = SplitMix64(seed);
     let mut tensors = Vec::new();
-    for (name, _, shape) in tensor_layout(&header) {
+    for (name, shape) in tensor_layout(&header) {
         let len: usize = shape.iter().product();
         let data = if (name.ends_with(".w") && shape.len() == 2) || name == "emb.word" {
             let values = random.uniform_vec(len, 0.15);
@@ -707,35 +596,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batches_respect_token_budget_and_keep_every_index_once() {
-        let lengths = [3usize, 500, 40, 40, 7, 300, 2, 128];
+    fn passes_keep_order_cover_every_text_once_and_fit_the_budget() {
+        let lengths = [3usize, 500, 40, 40, 7, 3000, 2, 1900, 128];
         let token_ids: Vec<Vec<u32>> = lengths.iter().map(|&n| vec![0; n]).collect();
-        let mut order: Vec<usize> = (0..lengths.len()).collect();
-        order.sort_by_key(|&i| lengths[i]);
 
-        let batches = length_batches(&order, &token_ids);
-        let mut seen: Vec<usize> = batches.iter().flat_map(|b| b.iter().copied()).collect();
-        seen.sort();
-        assert_eq!(seen, (0..lengths.len()).collect::<Vec<_>>());
-        for batch in batches {
-            let width = batch.iter().map(|&i| lengths[i]).max().unwrap();
-            assert!(batch.len() == 1 || batch.len() * width <= BATCH_TOKEN_BUDGET);
-            assert!(batch.len() <= MAX_BATCH_TEXTS);
+        let passes = token_passes(&token_ids);
+        let covered: Vec<usize> = passes.iter().flat_map(|p| p.clone()).collect();
+        assert_eq!(covered, (0..lengths.len()).collect::<Vec<_>>());
+        for pass in passes {
+            let tokens: usize = lengths[pass.clone()].iter().sum();
+            assert!(pass.len() == 1 || tokens <= TOKENS_PER_PASS, "{pass:?}");
         }
     }
 
     #[test]
-    fn many_short_texts_share_batches_up_to_the_text_cap() {
-        let token_ids: Vec<Vec<u32>> = (0..150).map(|_| vec![0; 10]).collect();
-        let order: Vec<usize> = (0..150).collect();
-        let sizes: Vec<usize> = length_batches(&order, &token_ids)
-            .iter()
-            .map(|b| b.len())
-            .collect();
-        assert_eq!(
-            sizes,
-            vec![MAX_BATCH_TEXTS, MAX_BATCH_TEXTS, 150 - 2 * MAX_BATCH_TEXTS]
-        );
+    fn many_short_texts_share_passes_up_to_the_token_budget() {
+        let token_ids: Vec<Vec<u32>> = (0..500).map(|_| vec![0; 10]).collect();
+        let sizes: Vec<usize> = token_passes(&token_ids).iter().map(|p| p.len()).collect();
+        let per_pass = TOKENS_PER_PASS / 10;
+        assert_eq!(sizes[0], per_pass);
+        assert_eq!(sizes.iter().sum::<usize>(), 500);
+        assert_eq!(sizes.len(), 500usize.div_ceil(per_pass));
     }
 
     #[test]
@@ -754,12 +635,8 @@ mod tests {
         };
         let layout = tensor_layout(&header);
         assert_eq!(layout.len(), 5 + 16 * 3);
-        let fo = layout
-            .iter()
-            .find(|(ours, _, _)| ours == "l2.fo.w")
-            .unwrap();
-        assert_eq!(fo.1, "encoder.layer.2.output.dense.weight");
-        assert_eq!(fo.2, vec![8, 16]);
+        let fo = layout.iter().find(|(name, _)| name == "l2.fo.w").unwrap();
+        assert_eq!(fo.1, vec![8, 16]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! The user's [`trackers`] are checked in the same pass, on the same
 //! sentences and embeddings.
 
+pub mod bert_q4;
 pub mod encoder;
 pub mod eval;
 pub mod heads;
