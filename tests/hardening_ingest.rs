@@ -50,7 +50,11 @@ fn dangling_link_and_fifo_in_a_folder_are_listed_as_skipped() {
     let report = read_sources(&[dir.path().to_path_buf()], &IngestOptions::default()).unwrap();
 
     assert_eq!(report.messages.len(), 1);
-    let mut skipped: Vec<String> = report.skipped.iter().map(|s| s.source.path.clone()).collect();
+    let mut skipped: Vec<String> = report
+        .skipped
+        .iter()
+        .map(|s| s.source.path.clone())
+        .collect();
     skipped.sort();
     assert_eq!(skipped.len(), 2, "{:?}", report.skipped);
     assert!(skipped[0].ends_with("dangling.eml"), "{skipped:?}");
@@ -68,7 +72,11 @@ fn fifo_given_as_a_source_is_listed_as_skipped() {
     assert!(report.messages.is_empty());
     assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
     assert!(report.skipped[0].source.path.ends_with("inbox.mbox"));
-    assert!(report.skipped[0].reason.contains("not a regular file"), "{:?}", report.skipped);
+    assert!(
+        report.skipped[0].reason.contains("not a regular file"),
+        "{:?}",
+        report.skipped
+    );
 }
 
 #[test]
@@ -81,5 +89,9 @@ fn link_loop_is_listed_as_skipped_and_other_mail_is_read() {
 
     assert_eq!(report.messages.len(), 1);
     assert_eq!(report.skipped.len(), 1, "{:?}", report.skipped);
-    assert!(report.skipped[0].source.path.ends_with("loop"), "{:?}", report.skipped);
+    assert!(
+        report.skipped[0].source.path.ends_with("loop"),
+        "{:?}",
+        report.skipped
+    );
 }
