@@ -292,6 +292,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Models { workspace } => {
+            // Listing must not create a workspace where a typo points.
+            if !workspace.join(dealsignal::store::DB_FILE).exists() {
+                anyhow::bail!(
+                    "{}: no store here; run `dealsignal nightly` or `dealsignal run` first",
+                    workspace.display()
+                );
+            }
             let store = dealsignal::store::Store::open(&workspace)?;
             let models = store.models()?;
             if models.is_empty() {

@@ -52,6 +52,9 @@ impl Store {
     /// Opens the workspace's database, creating the folder, the file and the
     /// schema the first time and migrating an older schema forward.
     pub fn open(workspace: &Path) -> Result<Store> {
+        if workspace.exists() && !workspace.is_dir() {
+            return Err(Error::bad_input(workspace, "workspace is not a folder"));
+        }
         std::fs::create_dir_all(workspace).map_err(|e| Error::io(workspace, e))?;
         let path = workspace.join(DB_FILE);
         let cannot = |e: rusqlite::Error| Error::bad_input(&path, format!("cannot open: {e}"));
