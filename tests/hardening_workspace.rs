@@ -45,3 +45,29 @@ fn models_on_a_missing_workspace_fails_and_creates_nothing() {
         workspace.display()
     );
 }
+
+#[test]
+fn two_runs_opening_a_new_workspace_at_once_both_succeed() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = dir.path().join("ws");
+        let barrier = std::sync::Barrier::new(4);
+
+        let results: Vec<String> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        Store::open(&workspace).err().map(|e| e.to_string())
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .filter_map(|h| h.join().unwrap())
+                .collect()
+        });
+
+        assert!(results.is_empty(), "{results:?}");
+    }
+}
