@@ -204,10 +204,28 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", error_line(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause whose text the
+/// line already ends with: the library's I/O errors print their source
+/// themselves, and `{:#}` printed "File exists (os error 17)" twice.
+fn error_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -292,6 +310,13 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Models { workspace } => {
+            // Listing must not create a workspace where a typo points.
+            if !workspace.join(dealsignal::store::DB_FILE).exists() {
+                anyhow::bail!(
+                    "{}: no store here; run `dealsignal nightly` or `dealsignal run` first",
+                    workspace.display()
+                );
+            }
             let store = dealsignal::store::Store::open(&workspace)?;
             let models = store.models()?;
             if models.is_empty() {
@@ -609,5 +634,28 @@ fn truncate(text: &str, max: usize) -> String {
     } else {
         let cut: String = text.chars().take(max - 1).collect();
         format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_line;
+
+    #[test]
+    fn io_error_cause_is_printed_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::AlreadyExists);
+        let error = anyhow::Error::from(dealsignal::error::Error::io("ws", io));
+
+        let line = error_line(&error);
+
+        assert_eq!(line.matches("already exists").count(), 1, "{line}");
+        assert!(line.starts_with("ws: "), "{line}");
+    }
+
+    #[test]
+    fn context_and_cause_are_both_printed() {
+        let error = anyhow::anyhow!("bad row").context("reading deals.csv");
+
+        assert_eq!(error_line(&error), "reading deals.csv: bad row");
     }
 }

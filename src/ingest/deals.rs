@@ -70,10 +70,12 @@ fn normalize(column: &str) -> String {
         .collect()
 }
 
-/// Reads a deals CSV (comma or semicolon separated). Fails as a whole only
-/// when the file cannot be read or has no id column.
+/// Reads a deals CSV (comma or semicolon separated, UTF-8 or, as Excel's
+/// "Unicode text" saves it, UTF-16 with a byte order mark). Fails as a whole
+/// only when the file cannot be read or has no id column. A second row with
+/// an id already read is a row error: replacing the first deal would lose it.
 pub fn read_deals(path: &Path) -> Result<DealsFile> {
-    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let data = decode_utf16(std::fs::read(path).map_err(|e| Error::io(path, e))?);
     let first_line = data.split(|&b| b == b'\n').next().unwrap_or_default();
     let semicolons = first_line.iter().filter(|&&b| b == b';').count();
     let commas = first_line.iter().filter(|&&b| b == b',').count();
@@ -105,15 +107,23 @@ pub fn read_deals(path: &Path) -> Result<DealsFile> {
 
     let mut deals = Vec::new();
     let mut errors = Vec::new();
+    let mut first_row: HashMap<String, usize> = HashMap::new();
     for (index, record) in reader.byte_records().enumerate() {
         // Row 1 is the header, so the first data row is row 2, as a
         // spreadsheet would show it.
         let row = index + 2;
         let result = record
             .map_err(|e| e.to_string())
-            .and_then(|r| deal_from_row(&r, &columns));
+            .and_then(|r| deal_from_row(&r, &columns))
+            .and_then(|deal| match first_row.get(&deal.id) {
+                Some(first) => Err(format!("deal id {} already used in row {first}", deal.id)),
+                None => Ok(deal),
+            });
         match result {
-            Ok(deal) => deals.push(deal),
+            Ok(deal) => {
+                first_row.insert(deal.id.clone(), row);
+                deals.push(deal);
+            }
             Err(reason) => errors.push(Error::BadRecord {
                 path: path.to_path_buf(),
                 record: format!("row {row}"),
@@ -128,6 +138,18 @@ pub fn read_deals(path: &Path) -> Result<DealsFile> {
         errors.len()
     );
     Ok(DealsFile { deals, errors })
+}
+
+/// UTF-16 text (recognised by its byte order mark) as UTF-8; anything else
+/// unchanged, since the CSV reader copes with UTF-8 and its mark.
+fn decode_utf16(data: Vec<u8>) -> Vec<u8> {
+    match encoding_rs::Encoding::for_bom(&data) {
+        Some((encoding, bom_len)) if encoding != encoding_rs::UTF_8 => {
+            let (text, _) = encoding.decode_without_bom_handling(&data[bom_len..]);
+            text.into_owned().into_bytes()
+        }
+        _ => data,
+    }
 }
 
 fn deal_from_row(
@@ -185,17 +207,30 @@ fn parse_domains(text: &str) -> Vec<String> {
 /// appear; a lone "," is a thousands mark only before exactly three digits
 /// ("12,000"), and several "." are thousands marks ("1.200.000"). A lone
 /// "." stays a decimal point, so "12.000" reads as 12 (US reading).
+/// Currency codes and signs may stand before or after the number, never
+/// inside it: "1e308" once read as 1308. Excel's "1.2E+05" is read as
+/// 120000, and an amount too large for a number is an error, not infinity.
 fn parse_amount(text: &str) -> std::result::Result<Option<f64>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-    let kept: String = text
+    let not_a_number = || format!("amount {text:?} is not a number");
+    let number = text.trim_matches(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | ',' | '-')));
+    if number.contains(['e', 'E']) {
+        return match number.parse::<f64>() {
+            Ok(value) => finite_amount(value, text),
+            Err(_) => Err(not_a_number()),
+        };
+    }
+    if number.chars().any(char::is_alphabetic) {
+        return Err(not_a_number());
+    }
+    let kept: String = number
         .chars()
         .filter(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-'))
         .collect();
-    if !kept.chars().any(|c| c.is_ascii_digit()) || letters > 3 {
-        return Err(format!("amount {text:?} is not a number"));
+    if !kept.chars().any(|c| c.is_ascii_digit()) {
+        return Err(not_a_number());
     }
     let (dot, comma) = (kept.rfind('.'), kept.rfind(','));
     let decimal_comma = match (dot, comma) {
@@ -209,10 +244,18 @@ fn parse_amount(text: &str) -> std::result::Result<Option<f64>, String> {
     } else {
         kept.replace(',', "")
     };
-    cleaned
-        .parse::<f64>()
-        .map(Some)
-        .map_err(|_| format!("amount {text:?} is not a number"))
+    match cleaned.parse::<f64>() {
+        Ok(value) => finite_amount(value, text),
+        Err(_) => Err(not_a_number()),
+    }
+}
+
+fn finite_amount(value: f64, text: &str) -> std::result::Result<Option<f64>, String> {
+    if value.is_finite() {
+        Ok(Some(value))
+    } else {
+        Err(format!("amount {text:?} is too large to be a number"))
+    }
 }
 
 /// Days in the formats CRM exports use; a time after the day is ignored.

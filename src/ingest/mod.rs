@@ -94,14 +94,22 @@ pub fn read_sources(paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestRep
         std::fs::metadata(root).map_err(|e| Error::io(root, e))?;
         // Hidden files and folders (.keep, .DS_Store, a .notmuch database)
         // are never mail; Maildir readers skip them by convention too.
+        // Links are followed (an archive linked into the mail folder is
+        // mail); dangling links and link loops come back as errors.
         let walk = WalkDir::new(root)
+            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !is_hidden(e));
         for entry in walk {
             match entry {
                 Ok(entry) if entry.file_type().is_file() => reader.read_file(entry.path()),
-                Ok(_) => {}
+                Ok(entry) if entry.file_type().is_dir() => {}
+                // Opening a FIFO would wait for a writer forever.
+                Ok(entry) => reader.skip(
+                    whole_file(&entry.path().display().to_string()),
+                    "not a regular file (FIFO, socket or device)".into(),
+                ),
                 Err(e) => {
                     let path = e.path().unwrap_or(root).display().to_string();
                     reader.skip(SourceRef { path, offset: None }, format!("unreadable: {e}"));

@@ -42,6 +42,24 @@ pub const INDEX_DIR: &str = "index";
 /// `search` while `run` writes) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Switches the database to WAL and returns the journal mode it ended in.
+/// SQLite answers "database is locked" at once, without waiting, when two
+/// processes switch a new file together, so this waits and retries itself.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// An open workspace database.
 pub struct Store {
     conn: Connection,
@@ -52,15 +70,16 @@ impl Store {
     /// Opens the workspace's database, creating the folder, the file and the
     /// schema the first time and migrating an older schema forward.
     pub fn open(workspace: &Path) -> Result<Store> {
+        if workspace.exists() && !workspace.is_dir() {
+            return Err(Error::bad_input(workspace, "workspace is not a folder"));
+        }
         std::fs::create_dir_all(workspace).map_err(|e| Error::io(workspace, e))?;
         let path = workspace.join(DB_FILE);
         let cannot = |e: rusqlite::Error| Error::bad_input(&path, format!("cannot open: {e}"));
 
         let conn = Connection::open(&path).map_err(cannot)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(cannot)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(cannot)?;
+        let mode = wal_mode(&conn).map_err(cannot)?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %path.display(), mode, "database is not in WAL mode");
         }
@@ -103,7 +122,16 @@ impl Store {
         }
         for (index, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
             let target = index as i64 + 1;
-            let tx = self.conn.transaction()?;
+            // Two runs opening a new workspace at once both saw version 0;
+            // taking the write lock first and reading the version again
+            // lets the second skip the step the first has applied.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let current: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            if current >= target {
+                continue;
+            }
             tx.execute_batch(sql)
                 .and_then(|_| tx.pragma_update(None, "user_version", target))
                 .map_err(|e| {
