@@ -211,8 +211,9 @@ fn stalwart_expected_subject_sender_date_and_body_mostly_agree() {
 }
 
 // Floors a little below the rates measured when this test was written:
-// stalwart subject 73/79 (63 before Q-words with raw 8-bit bytes decoded), sender 74/75, date 72/73, body 67/79; ponymail
-// message-id 1334/1334, body hash 1300/1338. Several subject and body
+// stalwart subject 73/79 (63 before Q-words with raw 8-bit bytes were
+// decoded), sender 74/75, date 72/73, body 67/79; ponymail message-id
+// 1334/1334, body hash 1300/1338. Several subject and body
 // "misses" are Stalwart giving U+FFFD where we decode the text.
 const SUBJECT_FLOOR: f64 = 0.88;
 const SENDER_FLOOR: f64 = 0.95;
