@@ -70,8 +70,8 @@ pub fn parse_message(raw: &[u8], source: SourceRef) -> Result<Message, ParseFail
         .flat_map(addresses)
         .collect();
     let subject = headers
-        .get_first_value("Subject")
-        .map(|s| s.trim().to_string())
+        .get_first_header("Subject")
+        .map(|h| header_text(h).trim().to_string())
         .unwrap_or_default();
     let in_reply_to = headers
         .get_first_value("In-Reply-To")
@@ -195,6 +195,37 @@ fn has_month_and_year(value: &str) -> bool {
         .iter()
         .position(|t| t.len() >= 3 && MONTHS.contains(&t.get(..3).unwrap_or_default()));
     month.is_some_and(|m| tokens[m + 1..].iter().any(|t| t.parse::<u32>().is_ok()))
+}
+
+/// Q-encoded words ("=?iso-8859-1?Q?Fr\xF6sche?=") in raw header bytes.
+static Q_WORD: Lazy<regex::bytes::Regex> =
+    Lazy::new(|| regex::bytes::Regex::new(r"(?i-u)=\?[^?\s]+\?q\?[^?]*\?=").unwrap());
+
+/// The decoded text of a header. Old mailers put raw 8-bit bytes inside
+/// Q-encoded words instead of `=F6`; mailparse then drops the letter, so
+/// such bytes are escaped first and the word decodes in its own charset.
+fn header_text(header: &mailparse::MailHeader) -> String {
+    let raw = header.get_value_raw();
+    if raw.is_ascii() || !Q_WORD.is_match(raw) {
+        return header.get_value();
+    }
+    let escaped = Q_WORD.replace_all(raw, |caps: &regex::bytes::Captures| {
+        let mut word = Vec::new();
+        for &b in &caps[0] {
+            if b.is_ascii() {
+                word.push(b);
+            } else {
+                word.extend_from_slice(format!("={b:02X}").as_bytes());
+            }
+        }
+        word
+    });
+    let mut line = b"X: ".to_vec();
+    line.extend_from_slice(&escaped);
+    match mailparse::parse_header(&line) {
+        Ok((fixed, _)) => fixed.get_value(),
+        Err(_) => header.get_value(),
+    }
 }
 
 /// All addresses of an address header, lower case. Falls back to picking
@@ -509,6 +540,14 @@ mod tests {
             path: "test.eml".into(),
             offset: None,
         }
+    }
+
+    #[test]
+    fn raw_8bit_byte_inside_a_q_encoded_subject_decodes_in_its_charset() {
+        let raw = b"From: a@x.example\r\n\
+Subject: =?iso-8859-1?Q?Die_Hasen_und_die_Fr\xF6sche?=\r\n\r\nbody\r\n";
+        let msg = parse_message(raw, src()).unwrap();
+        assert_eq!(msg.subject, "Die Hasen und die Fr\u{f6}sche");
     }
 
     #[test]
