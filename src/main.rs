@@ -529,7 +529,12 @@ fn search(
         )?;
     }
     if !json {
-        eprintln!("{} hit(s)", hits.len());
+        let total = index.count(query)?;
+        if total > hits.len() && !options.group_threads {
+            eprintln!("{} of {total} matching messages shown; --limit shows more", hits.len());
+        } else {
+            eprintln!("{total} matching message(s)");
+        }
     }
     Ok(())
 }

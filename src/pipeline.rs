@@ -22,7 +22,9 @@ use crate::nlp::heads::{read_labelled, Heads, LabelledSentence, TrainConfig};
 use crate::nlp::trackers::Trackers;
 use crate::nlp::{self, AnalyseLimits, Embedder};
 use crate::predict::describe::describe;
-use crate::predict::features::{as_of_date, deal_features, feature_names, FeatureRow};
+use crate::predict::features::{
+    as_of_date, customer_voice, deal_features, feature_names, FeatureRow,
+};
 use crate::predict::model::WinModel;
 use crate::predict::{
     deal_warnings, forecast_by_quarter, ForecastConfig, QuarterForecast, Warning, WarningConfig,
@@ -90,7 +92,8 @@ pub struct EnrichedDeal {
     pub last_contact: Option<DateTime<Utc>>,
     pub last_customer_contact: Option<DateTime<Utc>>,
     pub sentiment_mean: Option<f32>,
-    /// Change in sentiment per 30 days over the deal's messages (least squares).
+    /// Change in the customer's sentiment per 30 days (least squares over
+    /// their mails and calls).
     pub sentiment_trend: Option<f64>,
     pub signal_counts: BTreeMap<String, usize>,
     pub signals: Vec<SignalEvidence>,
@@ -468,6 +471,8 @@ pub(crate) fn update_index(
                 .deal_id
                 .as_deref()
                 .and_then(|id| deal_by_id.get(id).copied()),
+            thread_id: message.thread_id.as_deref(),
+            attachments: &message.attachments,
             ..IndexDoc::new(message)
         })
         .collect();
@@ -635,7 +640,9 @@ pub fn enrich(
             let mut sentiment_series = Vec::new();
             let mut signal_counts = BTreeMap::new();
             let mut signals = Vec::new();
-            for message in &msgs {
+            // Mood and signals are the customer's: what they wrote and what
+            // they said on calls, not our own pitch or their auto-replies.
+            for message in msgs.iter().filter(|m| customer_voice(m)) {
                 let Some(analysis) = analysis_by_id.get(message.id.as_str()) else {
                     continue;
                 };

@@ -198,8 +198,8 @@ fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
 
 /// Whether a message carries the customer's voice: what they wrote, or a
 /// call with them (whose notes record what they said).
-fn customer_voice(message: &Message) -> bool {
-    message.direction == Direction::Inbound || message.kind == MessageKind::Call
+pub fn customer_voice(message: &Message) -> bool {
+    !message.auto && (message.direction == Direction::Inbound || message.kind == MessageKind::Call)
 }
 
 /// The named intermediate values behind a feature row.

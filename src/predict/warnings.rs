@@ -14,6 +14,7 @@ use once_cell::sync::Lazy;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::features::customer_voice;
 use crate::domain::{Analysis, Deal, Direction, Message, MessageKind, Outcome, SignalKind};
 
 /// The thresholds of every warning.
@@ -344,10 +345,6 @@ fn escalate(value: i64, threshold: i64) -> Severity {
     } else {
         Severity::Medium
     }
-}
-
-fn customer_voice(message: &Message) -> bool {
-    message.direction == Direction::Inbound || message.kind == MessageKind::Call
 }
 
 /// People at the customer: who wrote to us, and whom we wrote to at one of
