@@ -444,37 +444,7 @@ impl Store {
     /// deal id. Per deal rather than per run, so a run that rescored only
     /// some deals does not hide the others.
     pub fn latest_scores(&self) -> Result<Vec<WinProbability>> {
-        let mut select = self.conn.prepare_cached(
-            "SELECT s.deal_id, s.probability, s.factors, s.run_id
-             FROM scores s
-             WHERE s.run_id = (SELECT MAX(run_id) FROM scores l WHERE l.deal_id = s.deal_id)
-             ORDER BY s.deal_id",
-        )?;
-        let rows = select.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, f64>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-            ))
-        })?;
-        let mut scores = Vec::new();
-        for row in rows {
-            let (deal_id, probability, factors, run_id) = row?;
-            let factors = from_json(&factors).map_err(|e| {
-                record_error(
-                    &self.path,
-                    format!("score of deal {deal_id} in run {run_id}"),
-                    e,
-                )
-            })?;
-            scores.push(WinProbability {
-                deal_id,
-                probability,
-                factors,
-            });
-        }
-        Ok(scores)
+        self.scores_before_run(i64::MAX)
     }
 
     /// Starts the record of one command run; its id ties scores to the run.
