@@ -531,7 +531,10 @@ fn search(
     if !json {
         let total = index.count(query)?;
         if total > hits.len() && !options.group_threads {
-            eprintln!("{} of {total} matching messages shown; --limit shows more", hits.len());
+            eprintln!(
+                "{} of {total} matching messages shown; --limit shows more",
+                hits.len()
+            );
         } else {
             eprintln!("{total} matching message(s)");
         }
