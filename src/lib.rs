@@ -14,6 +14,7 @@
 //! - [`nightly`]: the resumable nightly job, the model registry and its outputs.
 //! - [`report`]: the self-contained HTML report of a run.
 
+pub mod config;
 pub mod domain;
 pub mod error;
 pub mod ingest;

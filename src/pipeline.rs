@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::config::WorkspaceConfig;
 use crate::domain::{Analysis, Deal, Direction, Message, Outcome, SignalKind, WinProbability};
 use crate::error::{Error, Result};
 use crate::ingest::{self, IngestOptions};
@@ -137,7 +138,14 @@ pub fn run<E: Embedder>(
     }
     let deals = store.deals()?;
     summary.deals = deals.len();
-    let internal = internal_domains(&opts.internal_domains, &deals);
+    let config = WorkspaceConfig::load(&opts.workspace)?;
+    let given: Vec<String> = opts
+        .internal_domains
+        .iter()
+        .chain(&config.internal_domains)
+        .cloned()
+        .collect();
+    let internal = internal_domains(&given, &deals);
     tracing::info!(deals = deals.len(), internal = ?internal, "deals loaded");
 
     let (report, new) = ingest_new(&mut store, &opts.sources, &deals, &internal, run_id)?;
@@ -205,7 +213,7 @@ pub fn run<E: Embedder>(
     let context = EnrichContext {
         as_of: opts.as_of,
         previous: &previous,
-        warnings: &WarningConfig::default(),
+        warnings: &config.warnings,
     };
     let enriched = enrich(&deals, &messages, &analyses, &scores, &context);
     let probabilities: HashMap<String, f64> = scores

@@ -28,6 +28,7 @@ use serde::Serialize;
 
 pub use action::next_action;
 
+use crate::config::WorkspaceConfig;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::nlp::trackers::Trackers;
@@ -35,7 +36,6 @@ use crate::nlp::Embedder;
 use crate::pipeline::{self, EnrichContext};
 use crate::predict::{
     forecast_by_quarter, time_split_report, ForecastConfig, QuarterForecast, ValidationReport,
-    WarningConfig,
 };
 use crate::report::{self, CalibrationPoint, ReportInput};
 use crate::store::Store;
@@ -195,7 +195,7 @@ pub fn run_nightly<E: Embedder>(
     let context = EnrichContext {
         as_of: opts.as_of,
         previous: &previous,
-        warnings: &WarningConfig::default(),
+        warnings: &WorkspaceConfig::load(&opts.workspace)?.warnings,
     };
     let enriched = pipeline::enrich(&deals, &messages, &analyses, &scores, &context);
     summary.warnings = enriched.iter().map(|d| d.warnings.len()).sum();
@@ -275,7 +275,14 @@ fn ingest_step(
         store.upsert_deals(&file.deals)?;
     }
     let deals = store.deals()?;
-    let internal = pipeline::internal_domains(&opts.internal_domains, &deals);
+    let config = WorkspaceConfig::load(&opts.workspace)?;
+    let given: Vec<String> = opts
+        .internal_domains
+        .iter()
+        .chain(&config.internal_domains)
+        .cloned()
+        .collect();
+    let internal = pipeline::internal_domains(&given, &deals);
     let (report, new) = pipeline::ingest_new(store, &opts.sources, &deals, &internal, run_id)?;
     summary.messages_read = report.messages.len();
     summary.messages_new = new;
