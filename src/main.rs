@@ -336,7 +336,12 @@ fn dispatch(cli: Cli) -> Result<()> {
                 eprintln!("wrote {n} closed deals' features to {}", path.display());
             }
             let report = nightly::validate_workspace(&workspace, cutoff, today)?;
-            write!(std::io::stdout().lock(), "{report}")?;
+            let backtest = nightly::backtest_workspace(&workspace, today)?;
+            let mut out = std::io::stdout().lock();
+            write!(out, "{report}")?;
+            if !backtest.is_empty() {
+                write!(out, "\n{}", nightly::format_backtest(&backtest))?;
+            }
             Ok(())
         }
         Command::TrainSignals {

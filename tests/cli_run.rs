@@ -243,3 +243,33 @@ fn search_without_a_workspace_says_what_to_run() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("dealsignal run"));
 }
+
+#[test]
+fn validate_prints_the_time_split_and_a_back_test_per_quarter() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let workspace = dir.path().join("ws");
+    run_sample(&workspace, &model);
+
+    let out = dealsignal(&["validate", "--workspace", workspace.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let backtest = stdout
+        .split_once("back-test")
+        .expect("a back-test section")
+        .1;
+    let quarters: Vec<&str> = backtest
+        .lines()
+        .filter(|l| l.len() > 7 && l.as_bytes()[4] == b'-' && l.as_bytes()[5] == b'Q')
+        .collect();
+    assert!(!quarters.is_empty(), "{stdout}");
+    let covered: u64 = quarters
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert!(covered > 0, "some closed deals were forecast: {stdout}");
+}

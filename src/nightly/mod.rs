@@ -35,7 +35,8 @@ use crate::nlp::trackers::Trackers;
 use crate::nlp::Embedder;
 use crate::pipeline::{self, EnrichContext};
 use crate::predict::{
-    forecast_by_quarter, time_split_report, ForecastConfig, QuarterForecast, ValidationReport,
+    backtest, forecast_by_quarter, time_split_report, BacktestQuarter, ForecastConfig, Quarter,
+    QuarterForecast, ValidationReport, WinModel,
 };
 use crate::report::{self, CalibrationPoint, ReportInput};
 use crate::store::Store;
@@ -376,6 +377,92 @@ pub fn validate_workspace(
         .or_else(|| registry::default_cutoff(&closed))
         .ok_or_else(|| Error::bad_input(workspace, "fewer than two closed deals with a date"))?;
     time_split_report(&closed, &rows, &labels, cutoff)
+}
+
+/// Fewest closed deals a back-test model is trained on; earlier quarters
+/// are left out rather than forecast from a handful of deals.
+const BACKTEST_MIN_TRAINING: usize = 8;
+
+/// Forecast against actual for each past quarter: at each quarter's first
+/// day a model is trained only on the deals closed before that day, and
+/// scores the deals then open (features as of that day), so no quarter is
+/// forecast with knowledge of its own outcomes.
+pub fn backtest_workspace(workspace: &Path, today: NaiveDate) -> Result<Vec<BacktestQuarter>> {
+    let (closed, _, _) = workspace_training_set(workspace, today)?;
+    let store = Store::open(workspace)?;
+    let deals = store.deals()?;
+    let messages = store.messages()?;
+    let analyses = store.analyses()?;
+    let analysis_by_id: HashMap<String, &crate::domain::Analysis> =
+        analyses.iter().map(|a| (a.message_id.clone(), a)).collect();
+    let mut by_deal: HashMap<&str, Vec<&crate::domain::Message>> = HashMap::new();
+    for message in &messages {
+        if let Some(deal) = &message.deal_id {
+            by_deal.entry(deal.as_str()).or_default().push(message);
+        }
+    }
+
+    let mut close_dates: Vec<NaiveDate> = closed.iter().filter_map(|d| d.close_date).collect();
+    close_dates.sort();
+    let (Some(&first_trainable), Some(&last)) = (
+        close_dates.get(BACKTEST_MIN_TRAINING - 1),
+        close_dates.last(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let first = Quarter::of(first_trainable).next();
+    let last = Quarter::of(last);
+
+    // One model per quarter start, trained on what had closed by then.
+    let models: std::cell::RefCell<HashMap<NaiveDate, Option<WinModel>>> = Default::default();
+    let model_at = |day: NaiveDate| -> Option<WinModel> {
+        let before: Vec<crate::domain::Deal> = deals
+            .iter()
+            .filter(|d| d.outcome != crate::domain::Outcome::Open)
+            .filter(|d| d.close_date.is_some_and(|c| c < day))
+            .cloned()
+            .collect();
+        let (rows, labels) = pipeline::training_set(&before, &messages, &analyses, day);
+        WinModel::train(&rows, &labels).ok()
+    };
+    let probability_at = |deal: &crate::domain::Deal, day: NaiveDate| -> Option<f64> {
+        let mut cache = models.borrow_mut();
+        let model = cache.entry(day).or_insert_with(|| model_at(day)).as_ref()?;
+        let msgs = by_deal.get(deal.id.as_str()).cloned().unwrap_or_default();
+        let row = crate::predict::deal_features(deal, &msgs, &analysis_by_id, day);
+        model.predict(&[row]).ok()?.first().map(|p| p.probability)
+    };
+    Ok(backtest(
+        &deals,
+        first,
+        last,
+        probability_at,
+        &ForecastConfig::default(),
+    ))
+}
+
+/// Prints the back-test as a table.
+pub fn format_backtest(quarters: &[BacktestQuarter]) -> String {
+    let mut out = String::from(
+        "back-test: forecast at each quarter's start against what was won\n\
+         quarter   deals     forecast          p10          p90       actual  in range  \
+         won (all deals)\n",
+    );
+    for q in quarters {
+        out.push_str(&format!(
+            "{:<8} {:>6} {:>12.0} {:>12.0} {:>12.0} {:>12.0}  {:<8}  {:>12.0}\n",
+            q.forecast.quarter.to_string(),
+            q.forecast.deals,
+            q.forecast.expected,
+            q.forecast.p10,
+            q.forecast.p90,
+            q.actual_won,
+            if q.within_range { "yes" } else { "no" },
+            // An empty sum of f64 is -0.0; adding 0.0 prints it as 0.
+            q.actual_won_all + 0.0
+        ));
+    }
+    out
 }
 
 /// Writes the closed deals' features as CSV (deal, close date, won, then one
