@@ -240,7 +240,9 @@ pub fn run<E: Embedder>(
 /// Ingests `sources` into the store: only files the ledger does not know (or
 /// that changed) are read; their messages and ledger rows are committed
 /// together, so a run killed at any point is finished by the next one, never
-/// doubled. Returns what was read and how many messages were new.
+/// doubled. Files under `sources` that were read before and are gone now
+/// take their messages out of the store and the search index. Returns what
+/// was read and how many messages were new.
 pub(crate) fn ingest_new(
     store: &mut Store,
     sources: &[PathBuf],
@@ -256,7 +258,21 @@ pub(crate) fn ingest_new(
     ingest::attribute(&mut report.messages, deals, internal);
     let new = store.commit_ingest(&report.messages, &report.ledger, run_id)?;
     store.attribute_threads()?;
+    let removed = store.forget_missing_files(sources)?;
+    if !removed.is_empty() {
+        let mut index = SearchIndex::open_or_create(&store_workspace(store).join("index"))?;
+        index.remove_messages(&removed)?;
+    }
     Ok((report, new))
+}
+
+/// The workspace folder a store lives in.
+fn store_workspace(store: &Store) -> PathBuf {
+    store
+        .path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// Our side of every conversation: the domains given on the command line

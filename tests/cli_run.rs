@@ -273,3 +273,79 @@ fn validate_prints_the_time_split_and_a_back_test_per_quarter() {
         .sum();
     assert!(covered > 0, "some closed deals were forecast: {stdout}");
 }
+
+#[test]
+fn deleting_a_source_file_takes_its_messages_out_of_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_model(dir.path());
+    let mail = dir.path().join("mail");
+    std::fs::create_dir_all(&mail).unwrap();
+    let eml = |id: &str, words: &str| {
+        format!(
+            "From: Lars <lars@kund.example>\nTo: anna@brightloop.example\n\
+             Subject: Offer {id}\nMessage-ID: <{id}@kund.example>\n\
+             Date: Mon, 5 Jan 2026 10:00:00 +0000\n\n{words}\n"
+        )
+    };
+    std::fs::write(
+        mail.join("keep.eml"),
+        eml("keep", "The pilot went well overall."),
+    )
+    .unwrap();
+    std::fs::write(
+        mail.join("gone.eml"),
+        eml("gone", "Procurement wants a yellow umbrella."),
+    )
+    .unwrap();
+    let workspace = dir.path().join("ws");
+    let run = || {
+        let out = dealsignal(&[
+            "run",
+            "--workspace",
+            workspace.to_str().unwrap(),
+            "--model-dir",
+            model.to_str().unwrap(),
+            mail.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let hits = |query: &str| {
+        let out = dealsignal(&[
+            "search",
+            "--workspace",
+            workspace.to_str().unwrap(),
+            "--json",
+            query,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    run();
+    assert_eq!(hits("\"yellow umbrella\""), 1);
+    assert_eq!(hits("pilot"), 1);
+
+    std::fs::remove_file(mail.join("gone.eml")).unwrap();
+    run();
+    assert_eq!(
+        hits("\"yellow umbrella\""),
+        0,
+        "the deleted mail is gone from search"
+    );
+    assert_eq!(hits("pilot"), 1, "the other mail stays");
+    let store = dealsignal::store::Store::open(&workspace).unwrap();
+    let ids: Vec<String> = store
+        .messages()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, vec!["keep@kund.example"]);
+}

@@ -206,3 +206,52 @@ mod tests {
         assert_eq!(deals, want.map(|d| d.map(str::to_string)));
     }
 }
+
+impl Store {
+    /// Forgets the ledger's files under `roots` that are gone from disk,
+    /// with the messages that only they held (their analyses and signals go
+    /// with them). Returns the ids of the messages removed, so that the
+    /// search index can drop them too. Files outside `roots` are left alone:
+    /// a run over one folder says nothing about another.
+    pub fn forget_missing_files(&mut self, roots: &[std::path::PathBuf]) -> Result<Vec<String>> {
+        let records = self.file_records()?;
+        let under_roots = |path: &str| {
+            roots
+                .iter()
+                .any(|root| std::path::Path::new(path).starts_with(root))
+        };
+        let (gone, kept): (Vec<&FileRecord>, Vec<&FileRecord>) = records
+            .values()
+            .partition(|r| under_roots(&r.path) && !std::path::Path::new(&r.path).exists());
+        if gone.is_empty() {
+            return Ok(Vec::new());
+        }
+        let still_held: std::collections::HashSet<&str> = kept
+            .iter()
+            .flat_map(|r| r.message_ids.iter().map(String::as_str))
+            .collect();
+        let mut removed: Vec<String> = gone
+            .iter()
+            .flat_map(|r| r.message_ids.iter())
+            .filter(|id| !still_held.contains(id.as_str()))
+            .cloned()
+            .collect();
+        removed.sort();
+        removed.dedup();
+
+        let tx = self.conn.transaction()?;
+        for id in &removed {
+            tx.execute("DELETE FROM messages WHERE id = ?1", params![id])?;
+        }
+        for record in &gone {
+            tx.execute("DELETE FROM files WHERE path = ?1", params![record.path])?;
+        }
+        tx.commit()?;
+        tracing::info!(
+            files = gone.len(),
+            messages = removed.len(),
+            "forgot deleted sources"
+        );
+        Ok(removed)
+    }
+}
