@@ -28,6 +28,41 @@ struct Cli {
     command: Command,
 }
 
+/// What the run and nightly jobs both take.
+#[derive(clap::Args)]
+struct JobArgs {
+    /// Folder holding the store, the index and the outputs (created if missing).
+    #[arg(long)]
+    workspace: PathBuf,
+    /// CRM deals export (CSV; Salesforce and HubSpot column names work).
+    #[arg(long)]
+    deals: Option<PathBuf>,
+    /// Folder with e5-small-q4.bin and tokenizer.json (see scripts/fetch-model).
+    #[arg(
+        long,
+        env = "DEALSIGNAL_MODEL_DIR",
+        default_value = "models/multilingual-e5-small"
+    )]
+    model_dir: PathBuf,
+    /// Our own mail domain; repeat for several. Deal owners' domains and
+    /// those in <workspace>/config.json are added.
+    #[arg(long = "internal-domain")]
+    internal_domains: Vec<String>,
+    /// Score deals as of this day (YYYY-MM-DD); default today.
+    #[arg(long)]
+    as_of: Option<NaiveDate>,
+    /// mbox files, Maildir folders, .eml files or folders of call notes.
+    #[arg(required = true)]
+    sources: Vec<PathBuf>,
+}
+
+impl JobArgs {
+    fn as_of(&self) -> NaiveDate {
+        self.as_of
+            .unwrap_or_else(|| chrono::Local::now().date_naive())
+    }
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SortArg {
     Relevance,
@@ -50,6 +85,7 @@ enum Command {
     /// Write the search index as a Quickwit index config and NDJSON documents,
     /// for serving the same search from a Quickwit cluster.
     Export {
+        /// The workspace a `run` or `nightly` job wrote.
         #[arg(long)]
         workspace: PathBuf,
         /// Folder to write index-config.yaml and docs.ndjson into.
@@ -58,64 +94,30 @@ enum Command {
     },
     /// Ingest mail and notes, analyse them, score open deals, write enriched records.
     Run {
-        /// Folder holding the store, the index and the outputs (created if missing).
-        #[arg(long)]
-        workspace: PathBuf,
-        /// CRM deals export (CSV).
-        #[arg(long)]
-        deals: Option<PathBuf>,
-        /// Folder with e5-small-q4.bin and tokenizer.json (see scripts/fetch-model).
-        #[arg(
-            long,
-            env = "DEALSIGNAL_MODEL_DIR",
-            default_value = "models/multilingual-e5-small"
-        )]
-        model_dir: PathBuf,
-        /// Our own mail domain; repeat for several. Deal owners' domains are added.
-        #[arg(long = "internal-domain")]
-        internal_domains: Vec<String>,
-        /// Score deals as of this day (YYYY-MM-DD); default today.
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
+        #[command(flatten)]
+        job: JobArgs,
         /// Custom trackers (JSON, see fixtures/trackers/); copied into the
         /// workspace as trackers.json, which later runs use without the flag.
         #[arg(long)]
         trackers: Option<PathBuf>,
-        /// mbox files, Maildir folders, .eml files or folders of call notes.
-        #[arg(required = true)]
-        sources: Vec<PathBuf>,
     },
     /// The nightly job: ingest new mail, analyse only new messages, rescore
     /// open deals, write deals.{csv,jsonl,parquet}, warnings.csv and
     /// report.html. A killed job is finished by the next run on the same day.
     Nightly {
-        #[arg(long)]
-        workspace: PathBuf,
-        #[arg(long)]
-        deals: Option<PathBuf>,
-        #[arg(
-            long,
-            env = "DEALSIGNAL_MODEL_DIR",
-            default_value = "models/multilingual-e5-small"
-        )]
-        model_dir: PathBuf,
-        #[arg(long = "internal-domain")]
-        internal_domains: Vec<String>,
-        /// Score deals as of this day (YYYY-MM-DD); default today.
-        #[arg(long)]
-        as_of: Option<NaiveDate>,
-        /// mbox files, Maildir folders, .eml files or folders of call notes.
-        #[arg(required = true)]
-        sources: Vec<PathBuf>,
+        #[command(flatten)]
+        job: JobArgs,
     },
     /// List the registered win models with their metrics, oldest first.
     Models {
+        /// The workspace a `run` or `nightly` job wrote.
         #[arg(long)]
         workspace: PathBuf,
     },
     /// Time-split validation of the win model on the workspace's closed deals:
     /// AUC, log-loss, Brier, reliability table, trees beside the logistic baseline.
     Validate {
+        /// The workspace a `run` or `nightly` job wrote.
         #[arg(long)]
         workspace: PathBuf,
         /// Train on deals closed before this day, test on the rest; default
@@ -129,6 +131,7 @@ enum Command {
     /// Train the signal and sentiment heads of a workspace on your own labelled
     /// sentences (TSV: lang, labels, sentiment, text).
     TrainSignals {
+        /// The workspace a `run` or `nightly` job wrote.
         #[arg(long)]
         workspace: PathBuf,
         #[arg(
@@ -167,6 +170,7 @@ enum Command {
     /// Search all messages: "phrases"~2, AND/OR/NOT, from:, to:, subject:, deal:,
     /// account:, signal:budget_approved, lang:sv, kind:call, date:30d.., sentiment:..-0.2
     Search {
+        /// The workspace a `run` or `nightly` job wrote.
         #[arg(long)]
         workspace: PathBuf,
         /// Most hits to print.
@@ -239,46 +243,33 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Doctor { deals, as_of } => doctor(&deals, as_of),
-        Command::Run {
-            workspace,
-            deals,
-            model_dir,
-            internal_domains,
-            as_of,
-            trackers,
-            sources,
-        } => {
+        Command::Run { job, trackers } => {
             if let Some(path) = trackers {
-                install_trackers(&path, &workspace)?;
+                install_trackers(&path, &job.workspace)?;
             }
+            let as_of = job.as_of();
             let opts = RunOptions {
-                workspace,
-                deals,
-                sources,
-                model_dir,
-                internal_domains,
-                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                workspace: job.workspace,
+                deals: job.deals,
+                sources: job.sources,
+                model_dir: job.model_dir,
+                internal_domains: job.internal_domains,
+                as_of,
                 progress: true,
             };
             let (summary, deals) = pipeline::run(&opts, load_encoder)?;
             print_summary(&summary, &deals)?;
             Ok(())
         }
-        Command::Nightly {
-            workspace,
-            deals,
-            model_dir,
-            internal_domains,
-            as_of,
-            sources,
-        } => {
+        Command::Nightly { job } => {
+            let as_of = job.as_of();
             let opts = NightlyOptions {
-                workspace,
-                deals,
-                sources,
-                model_dir,
-                internal_domains,
-                as_of: as_of.unwrap_or_else(|| chrono::Local::now().date_naive()),
+                workspace: job.workspace,
+                deals: job.deals,
+                sources: job.sources,
+                model_dir: job.model_dir,
+                internal_domains: job.internal_domains,
+                as_of,
                 progress: std::io::stderr().is_terminal(),
                 // Test hook: hold the job after a step so a test can kill it.
                 pause_after: std::env::var("DEALSIGNAL_NIGHTLY_PAUSE_AFTER").ok(),
