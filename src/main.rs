@@ -57,9 +57,19 @@ struct JobArgs {
 }
 
 impl JobArgs {
-    fn as_of(&self) -> NaiveDate {
-        self.as_of
-            .unwrap_or_else(|| chrono::Local::now().date_naive())
+    /// The job's options; the day defaults to today.
+    fn into_run_options(self, progress: bool) -> RunOptions {
+        RunOptions {
+            as_of: self
+                .as_of
+                .unwrap_or_else(|| chrono::Local::now().date_naive()),
+            workspace: self.workspace,
+            deals: self.deals,
+            sources: self.sources,
+            model_dir: self.model_dir,
+            internal_domains: self.internal_domains,
+            progress,
+        }
     }
 }
 
@@ -247,30 +257,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             if let Some(path) = trackers {
                 install_trackers(&path, &job.workspace)?;
             }
-            let as_of = job.as_of();
-            let opts = RunOptions {
-                workspace: job.workspace,
-                deals: job.deals,
-                sources: job.sources,
-                model_dir: job.model_dir,
-                internal_domains: job.internal_domains,
-                as_of,
-                progress: true,
-            };
+            let opts = job.into_run_options(true);
             let (summary, deals) = pipeline::run(&opts, load_encoder)?;
             print_summary(&summary, &deals)?;
             Ok(())
         }
         Command::Nightly { job } => {
-            let as_of = job.as_of();
             let opts = NightlyOptions {
-                workspace: job.workspace,
-                deals: job.deals,
-                sources: job.sources,
-                model_dir: job.model_dir,
-                internal_domains: job.internal_domains,
-                as_of,
-                progress: std::io::stderr().is_terminal(),
+                run: job.into_run_options(std::io::stderr().is_terminal()),
                 // Test hook: hold the job after a step so a test can kill it.
                 pause_after: std::env::var("DEALSIGNAL_NIGHTLY_PAUSE_AFTER").ok(),
             };

@@ -128,24 +128,9 @@ pub fn run<E: Embedder>(
     let run_id = store.start_run("run")?;
 
     let clock = Instant::now();
-    if let Some(path) = &opts.deals {
-        let file = ingest::read_deals(path)?;
-        for error in &file.errors {
-            tracing::warn!("skipping deal row: {error}");
-        }
-        summary.deal_row_errors = file.errors.len();
-        store.upsert_deals(&file.deals)?;
-    }
-    let deals = store.deals()?;
+    let (deals, internal, row_errors) = load_deals(&mut store, opts)?;
+    summary.deal_row_errors = row_errors;
     summary.deals = deals.len();
-    let config = WorkspaceConfig::load(&opts.workspace)?;
-    let given: Vec<String> = opts
-        .internal_domains
-        .iter()
-        .chain(&config.internal_domains)
-        .cloned()
-        .collect();
-    let internal = internal_domains(&given, &deals);
     tracing::info!(deals = deals.len(), internal = ?internal, "deals loaded");
 
     let (report, new) = ingest_new(&mut store, &opts.sources, &deals, &internal, run_id)?;
@@ -213,7 +198,7 @@ pub fn run<E: Embedder>(
     let context = EnrichContext {
         as_of: opts.as_of,
         previous: &previous,
-        warnings: &config.warnings,
+        warnings: &WorkspaceConfig::load(&opts.workspace)?.warnings,
     };
     let enriched = enrich(&deals, &messages, &analyses, &scores, &context);
     let probabilities: HashMap<String, f64> = scores
@@ -273,6 +258,34 @@ fn store_workspace(store: &Store) -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
+}
+
+/// Stores the deals file of `opts` (if any) and returns every stored deal,
+/// our own mail domains (command line, `config.json` and the deal owners')
+/// and how many rows of the deals file were skipped, each logged with why.
+pub(crate) fn load_deals(
+    store: &mut Store,
+    opts: &RunOptions,
+) -> Result<(Vec<Deal>, Vec<String>, usize)> {
+    let mut row_errors = 0;
+    if let Some(path) = &opts.deals {
+        let file = ingest::read_deals(path)?;
+        for error in &file.errors {
+            tracing::warn!("skipping deal row: {error}");
+        }
+        row_errors = file.errors.len();
+        store.upsert_deals(&file.deals)?;
+    }
+    let deals = store.deals()?;
+    let config = WorkspaceConfig::load(&opts.workspace)?;
+    let given: Vec<String> = opts
+        .internal_domains
+        .iter()
+        .chain(&config.internal_domains)
+        .cloned()
+        .collect();
+    let internal = internal_domains(&given, &deals);
+    Ok((deals, internal, row_errors))
 }
 
 /// Our side of every conversation: the domains given on the command line

@@ -30,10 +30,9 @@ pub use action::next_action;
 
 use crate::config::WorkspaceConfig;
 use crate::error::{Error, Result};
-use crate::ingest;
 use crate::nlp::trackers::Trackers;
 use crate::nlp::Embedder;
-use crate::pipeline::{self, EnrichContext};
+use crate::pipeline::{self, EnrichContext, RunOptions};
 use crate::predict::{
     backtest, forecast_by_quarter, time_split_report, BacktestQuarter, ForecastConfig, Quarter,
     QuarterForecast, ValidationReport, WinModel,
@@ -47,14 +46,9 @@ pub const STEPS: [&str; 5] = ["ingest", "analyse", "index", "score", "write"];
 /// What `dealsignal nightly` needs to know.
 #[derive(Debug, Clone)]
 pub struct NightlyOptions {
-    pub workspace: PathBuf,
-    pub deals: Option<PathBuf>,
-    pub sources: Vec<PathBuf>,
-    pub model_dir: PathBuf,
-    pub internal_domains: Vec<String>,
-    /// The day scored for; a job killed on one day is resumed only that day.
-    pub as_of: NaiveDate,
-    pub progress: bool,
+    /// What the job works on, as for `dealsignal run`. Its `as_of` is also
+    /// the job's day: a job killed on one day is resumed only that day.
+    pub run: RunOptions,
     /// For tests of the resume: after this step is recorded the job waits
     /// (sleeps) until it is killed.
     pub pause_after: Option<String>,
@@ -87,8 +81,8 @@ pub fn run_nightly<E: Embedder>(
     opts: &NightlyOptions,
     load_embedder: impl FnOnce(&Path) -> Result<E>,
 ) -> Result<NightlySummary> {
-    let mut store = Store::open(&opts.workspace)?;
-    let job = store.begin_nightly(opts.as_of)?;
+    let mut store = Store::open(&opts.run.workspace)?;
+    let job = store.begin_nightly(opts.run.as_of)?;
     let done: HashMap<String, serde_json::Value> =
         store.nightly_steps(job.run_id)?.into_iter().collect();
     let mut summary = NightlySummary {
@@ -101,8 +95,8 @@ pub fn run_nightly<E: Embedder>(
             .collect(),
         ..NightlySummary::default()
     };
-    tracing::info!(run_id = job.run_id, resumed = job.resumed, as_of = %opts.as_of, "nightly job");
-    let out_dir = opts.workspace.join("out");
+    tracing::info!(run_id = job.run_id, resumed = job.resumed, as_of = %opts.run.as_of, "nightly job");
+    let out_dir = opts.run.workspace.join("out");
     std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
 
     let clock = Instant::now();
@@ -121,18 +115,22 @@ pub fn run_nightly<E: Embedder>(
     let clock = Instant::now();
     let pending = store.messages_without_analysis()?;
     if !pending.is_empty() {
-        let embedder = load_embedder(&opts.model_dir)?;
+        let embedder = load_embedder(&opts.run.model_dir)?;
         summary.encoder_loaded = true;
-        let heads =
-            pipeline::workspace_heads(&opts.workspace, &embedder, &mut store, opts.progress)?;
-        let trackers = Trackers::for_workspace(&opts.workspace, &embedder)?;
+        let heads = pipeline::workspace_heads(
+            &opts.run.workspace,
+            &embedder,
+            &mut store,
+            opts.run.progress,
+        )?;
+        let trackers = Trackers::for_workspace(&opts.run.workspace, &embedder)?;
         let (analysed, _) = pipeline::analyse_pending(
             &pending,
             &embedder,
             &heads,
             &trackers,
             &mut store,
-            opts.progress,
+            opts.run.progress,
         )?;
         summary.analysed = analysed;
     }
@@ -157,7 +155,13 @@ pub fn run_nightly<E: Embedder>(
         } else {
             pending.iter().map(|m| m.id.as_str()).collect()
         };
-        pipeline::update_index(&opts.workspace, &messages, &analyses, &deals, &analysed_now)?;
+        pipeline::update_index(
+            &opts.run.workspace,
+            &messages,
+            &analyses,
+            &deals,
+            &analysed_now,
+        )?;
         let detail = serde_json::json!({ "indexed": analysed_now.len() });
         finish_step(opts, &mut store, job.run_id, "index", &detail)?;
     }
@@ -167,12 +171,17 @@ pub fn run_nightly<E: Embedder>(
 
     let clock = Instant::now();
     if !done.contains_key("score") {
-        let (rows, labels) = pipeline::training_set(&deals, &messages, &analyses, opts.as_of);
+        let (rows, labels) = pipeline::training_set(&deals, &messages, &analyses, opts.run.as_of);
         let closed = registry::closed_deals(&deals);
         match registry::model_for_job(&mut store, job.run_id, &closed, &rows, &labels) {
             Ok(chosen) => {
-                let scores =
-                    pipeline::score_open(&chosen.model, &deals, &messages, &analyses, opts.as_of)?;
+                let scores = pipeline::score_open(
+                    &chosen.model,
+                    &deals,
+                    &messages,
+                    &analyses,
+                    opts.run.as_of,
+                )?;
                 store.save_scores(job.run_id, &scores)?;
                 summary.model_id = Some(chosen.id);
                 summary.model_trained = chosen.trained_now;
@@ -194,9 +203,9 @@ pub fn run_nightly<E: Embedder>(
     let clock = Instant::now();
     let previous = store.scores_before_run(job.run_id)?;
     let context = EnrichContext {
-        as_of: opts.as_of,
+        as_of: opts.run.as_of,
         previous: &previous,
-        warnings: &WorkspaceConfig::load(&opts.workspace)?.warnings,
+        warnings: &WorkspaceConfig::load(&opts.run.workspace)?.warnings,
     };
     let enriched = pipeline::enrich(&deals, &messages, &analyses, &scores, &context);
     summary.warnings = enriched.iter().map(|d| d.warnings.len()).sum();
@@ -211,7 +220,7 @@ pub fn run_nightly<E: Embedder>(
         None => None,
     };
     let report_input = ReportInput {
-        as_of: opts.as_of,
+        as_of: opts.run.as_of,
         deals: &enriched,
         forecast: &summary.forecast,
         calibration: &model.as_ref().map(calibration_points).unwrap_or_default(),
@@ -268,23 +277,8 @@ fn ingest_step(
     summary: &mut NightlySummary,
     run_id: i64,
 ) -> Result<()> {
-    if let Some(path) = &opts.deals {
-        let file = ingest::read_deals(path)?;
-        for error in &file.errors {
-            tracing::warn!("skipping deal row: {error}");
-        }
-        store.upsert_deals(&file.deals)?;
-    }
-    let deals = store.deals()?;
-    let config = WorkspaceConfig::load(&opts.workspace)?;
-    let given: Vec<String> = opts
-        .internal_domains
-        .iter()
-        .chain(&config.internal_domains)
-        .cloned()
-        .collect();
-    let internal = pipeline::internal_domains(&given, &deals);
-    let (report, new) = pipeline::ingest_new(store, &opts.sources, &deals, &internal, run_id)?;
+    let (deals, internal, _) = pipeline::load_deals(store, &opts.run)?;
+    let (report, new) = pipeline::ingest_new(store, &opts.run.sources, &deals, &internal, run_id)?;
     summary.messages_read = report.messages.len();
     summary.messages_new = new;
     let skipped = out_dir.join("skipped.tsv");
